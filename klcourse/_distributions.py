@@ -1,0 +1,123 @@
+"""One adapter so that torch and scipy distributions look alike to the estimators.
+
+:func:`as_distribution` wraps a ``torch.distributions.Distribution`` or a frozen
+``scipy.stats`` distribution in :class:`Distribution`, which offers exactly what the
+numerical code needs: float64 log-densities of NumPy points, seeded sampling, and a
+rough location and scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+import numpy as np
+import scipy.stats
+import torch
+from numpy.typing import NDArray
+
+DistributionLike = Union[torch.distributions.Distribution, Any]
+"""A ``torch.distributions.Distribution`` or a frozen ``scipy.stats`` distribution."""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A distribution seen through NumPy: log-density, sampling, location and scale."""
+
+    log_prob: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+    sample: Callable[[int, np.random.Generator], NDArray[np.float64]]
+    location_scale: Callable[[], tuple[float, float] | None]
+
+
+def as_distribution(
+    dist: DistributionLike, name: str, *, continuous: bool = False, univariate: bool = False
+) -> Distribution:
+    """Wrap ``dist`` (torch or frozen scipy) as a :class:`Distribution`.
+
+    Raises a ``TypeError`` naming ``name`` for anything else, or when ``univariate``
+    or ``continuous`` is demanded and ``dist`` is not.
+    """
+    if isinstance(dist, torch.distributions.Distribution):
+        return _from_torch(dist, name, continuous=continuous, univariate=univariate)
+    if isinstance(dist, (scipy.stats.rv_continuous, scipy.stats.rv_discrete)):
+        raise TypeError(
+            f"{name} is an unfrozen scipy.stats distribution; freeze it with its parameters, "
+            f"e.g. scipy.stats.{dist.name}(...)"
+        )
+    if _is_frozen_scipy(dist):
+        return _from_scipy(dist, name, continuous=continuous, univariate=univariate)
+    raise TypeError(
+        f"{name} must be a torch.distributions.Distribution or a frozen scipy.stats "
+        f"distribution (e.g. scipy.stats.norm(0, 1)), got {type(dist).__name__}"
+    )
+
+
+def _is_frozen_scipy(dist: Any) -> bool:
+    """True for frozen ``scipy.stats`` distributions (uni- or multivariate)."""
+    from_scipy = type(dist).__module__.startswith("scipy.stats")
+    has_density = hasattr(dist, "logpdf") or hasattr(dist, "logpmf")
+    return from_scipy and has_density and hasattr(dist, "rvs")
+
+
+def _from_torch(
+    dist: torch.distributions.Distribution, name: str, *, continuous: bool, univariate: bool
+) -> Distribution:
+    if univariate and (dist.event_shape != torch.Size() or dist.batch_shape != torch.Size()):
+        raise TypeError(
+            f"{name} must be a single univariate distribution, got batch_shape={tuple(dist.batch_shape)} "
+            f"and event_shape={tuple(dist.event_shape)}"
+        )
+    if continuous and dist.support is not None and dist.support.is_discrete:
+        raise TypeError(f"{name} must be a continuous distribution, got the discrete {type(dist).__name__}")
+
+    def log_prob(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        value = torch.as_tensor(x, dtype=torch.float64)
+        # Points outside the support have density 0; torch would refuse them.
+        inside = dist.support.check(value)
+        out = torch.full(inside.shape, -math.inf, dtype=torch.float64)
+        if inside.any():
+            out[inside] = dist.log_prob(value[inside]).to(torch.float64)
+        return out.numpy()
+
+    def sample(n: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        generator_seed = int(rng.integers(2**63 - 1))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(generator_seed)
+            draws = dist.sample((n,))
+        return draws.to(torch.float64).numpy()
+
+    def location_scale() -> tuple[float, float] | None:
+        try:
+            mean, std = float(dist.mean), float(dist.stddev)
+        except (NotImplementedError, TypeError, ValueError, RuntimeError):
+            return None
+        return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
+
+    return Distribution(log_prob, sample, location_scale)
+
+
+def _from_scipy(dist: Any, name: str, *, continuous: bool, univariate: bool) -> Distribution:
+    is_continuous = hasattr(dist, "logpdf")
+    if continuous and not is_continuous:
+        raise TypeError(f"{name} must be a continuous distribution, got a discrete scipy.stats distribution")
+    dimension = getattr(dist, "dim", 1)
+    if univariate and dimension != 1:
+        raise TypeError(f"{name} must be univariate, got a {dimension}-dimensional scipy.stats distribution")
+    density = dist.logpdf if is_continuous else dist.logpmf
+
+    def log_prob(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(density(x), dtype=np.float64).reshape(x.shape[: x.ndim - (dimension > 1)])
+
+    def sample(n: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        draws = np.asarray(dist.rvs(size=n, random_state=rng), dtype=np.float64)
+        return draws.reshape((n,) + ((dimension,) if dimension > 1 else ()))
+
+    def location_scale() -> tuple[float, float] | None:
+        try:
+            mean, std = float(dist.mean()), float(dist.std())
+        except (AttributeError, TypeError, ValueError):
+            return None
+        return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
+
+    return Distribution(log_prob, sample, location_scale)

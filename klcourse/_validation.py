@@ -1,0 +1,121 @@
+"""Argument checks shared by the public functions.
+
+Every check raises a ``ValueError`` or ``TypeError`` whose message starts with the
+argument's name, so that a reader sees at once which input was wrong and why.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+#: Absolute tolerance on ``sum(p) == 1`` for probability vectors.
+SUM_TOLERANCE = 1e-9
+
+
+def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Return ``value`` as a float64 array, refusing non-numeric input."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}") from error
+    return array
+
+
+def finite_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Return ``value`` as float64, refusing NaN and infinite entries."""
+    array = as_float_array(value, name)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinite values")
+    return array
+
+
+def positive_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Return ``value`` as float64, refusing entries that are not finite and > 0."""
+    array = as_float_array(value, name)
+    if not np.all(array > 0) or not np.all(np.isfinite(array)):
+        bad = array[~((array > 0) & np.isfinite(array))].ravel()[0]
+        raise ValueError(f"{name} must be finite and strictly positive, got {bad!r}")
+    return array
+
+
+def probability_array(value: ArrayLike, name: str, axis: int) -> NDArray[np.float64]:
+    """Return ``value`` as float64 probabilities along ``axis``.
+
+    Refuses NaN, negative entries and vectors that do not sum to one (within
+    :data:`SUM_TOLERANCE`); nothing is renormalised.
+    """
+    array = as_float_array(value, name)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension (the outcomes), got a scalar")
+    normalised_axis(axis, array.ndim, name)
+    if np.isnan(array).any():
+        raise ValueError(f"{name} contains NaN")
+    if (array < 0).any():
+        raise ValueError(f"{name} contains negative probabilities, e.g. {array[array < 0].ravel()[0]!r}")
+    if np.isinf(array).any():
+        raise ValueError(f"{name} contains infinite values")
+    totals = array.sum(axis=axis)
+    if not np.all(np.abs(totals - 1.0) <= SUM_TOLERANCE):
+        worst = np.ravel(totals)[np.argmax(np.abs(np.ravel(totals) - 1.0))]
+        raise ValueError(
+            f"{name} must sum to 1 along axis {axis}, but a distribution sums to {worst!r}; "
+            "normalise it first (klcourse never renormalises silently)"
+        )
+    return array
+
+
+def normalised_axis(axis: int, ndim: int, name: str) -> int:
+    """Check that ``axis`` is a valid axis of an array with ``ndim`` dimensions."""
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for {name} with {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def log_base(base: float | None) -> float:
+    """Return ``log(base)`` (1.0 for nats when ``base`` is None)."""
+    if base is None:
+        return 1.0
+    if isinstance(base, bool) or not isinstance(base, numbers.Real):
+        raise TypeError(f"base must be a positive number or None, got {type(base).__name__}")
+    if not (np.isfinite(base) and base > 0 and base != 1):
+        raise ValueError(f"base must be positive, finite and not 1, got {base!r}")
+    return float(np.log(base))
+
+
+def broadcast_pair(
+    p: NDArray[np.float64], q: NDArray[np.float64], names: tuple[str, str], axis: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Broadcast two probability arrays, demanding the same number of outcomes."""
+    if p.shape[axis] != q.shape[axis]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of outcomes along axis {axis}, "
+            f"got {p.shape[axis]} and {q.shape[axis]}"
+        )
+    try:
+        return np.broadcast_arrays(p, q)  # type: ignore[return-value]
+    except ValueError as error:
+        raise ValueError(
+            f"{names[0]} with shape {p.shape} and {names[1]} with shape {q.shape} do not broadcast"
+        ) from error
+
+
+def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, refusing non-integers and values below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def scalar_result(array: NDArray[np.float64]) -> NDArray[np.float64] | np.float64:
+    """Return a 0-d result as a NumPy scalar, anything else unchanged."""
+    return array[()] if array.ndim == 0 else array

@@ -1,0 +1,168 @@
+"""klcourse.estimators: Monte Carlo and kNN estimates checked statistically with fixed seeds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+
+from klcourse import kl_gaussian, kl_knn, kl_monte_carlo, kl_mvn
+from klcourse.estimators import ESTIMATORS, make_rng
+
+D = torch.distributions
+P_MEAN, P_STD, Q_MEAN, Q_STD = 0.0, 1.0, 0.7, 1.3
+TRUE_KL = float(kl_gaussian(P_MEAN, P_STD, Q_MEAN, Q_STD))
+
+
+def torch_normal(mean: float, std: float) -> D.Normal:
+    return D.Normal(torch.tensor(mean, dtype=torch.float64), torch.tensor(std, dtype=torch.float64))
+
+
+# --- Monte Carlo ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", ["k1", "k3"])
+def test_unbiased_estimators_have_no_detectable_bias(estimator: str) -> None:
+    p, q = torch_normal(P_MEAN, P_STD), scipy.stats.norm(Q_MEAN, Q_STD)
+    values = np.array([kl_monte_carlo(p, q, n_samples=500, estimator=estimator, seed=s).value for s in range(400)])
+    standard_error_of_mean = values.std(ddof=1) / math.sqrt(len(values))
+    assert abs(values.mean() - TRUE_KL) < 4 * standard_error_of_mean
+
+
+def test_k2_is_biased_for_a_far_pair() -> None:
+    # E[(log r)^2 / 2] = KL only to second order; for a far pair the bias is visible.
+    p, q = scipy.stats.norm(0, 1), scipy.stats.norm(2.0, 0.5)
+    truth = float(kl_gaussian(0, 1, 2.0, 0.5))
+    result = kl_monte_carlo(p, q, n_samples=200_000, estimator="k2", seed=1)
+    assert abs(result.value - truth) > 20 * result.stderr
+
+
+def test_reported_stderr_matches_the_spread_over_repeats() -> None:
+    p, q = scipy.stats.norm(P_MEAN, P_STD), scipy.stats.norm(Q_MEAN, Q_STD)
+    for estimator in ESTIMATORS:
+        results = [kl_monte_carlo(p, q, n_samples=400, estimator=estimator, seed=s) for s in range(300)]
+        spread = np.std([r.value for r in results], ddof=1)
+        reported = np.mean([r.stderr for r in results])
+        assert reported == pytest.approx(spread, rel=0.2), estimator
+
+
+def test_k3_has_lower_variance_than_k1_for_a_near_pair() -> None:
+    p, q = scipy.stats.norm(0, 1), scipy.stats.norm(0.1, 1.05)
+    k1 = kl_monte_carlo(p, q, n_samples=20_000, estimator="k1", seed=3)
+    k3 = kl_monte_carlo(p, q, n_samples=20_000, estimator="k3", seed=3)
+    assert k3.stderr < 0.2 * k1.stderr
+
+
+def test_k3_terms_are_never_negative() -> None:
+    log_r = np.linspace(-30, 30, 10_001)
+    assert np.all(ESTIMATORS["k3"](log_r) >= 0)
+
+
+def test_same_seed_same_result_and_generators_accepted() -> None:
+    p, q = torch_normal(0.0, 1.0), torch_normal(1.0, 2.0)
+    first = kl_monte_carlo(p, q, seed=42)
+    assert kl_monte_carlo(p, q, seed=42) == first
+    assert kl_monte_carlo(p, q, seed=43) != first
+    assert kl_monte_carlo(p, q, seed=np.random.default_rng(5)) == kl_monte_carlo(p, q, seed=np.random.default_rng(5))
+
+
+def test_torch_global_rng_is_left_untouched() -> None:
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    kl_monte_carlo(torch_normal(0.0, 1.0), torch_normal(1.0, 1.0), seed=1)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_multivariate_and_mixed_libraries() -> None:
+    mean_q, cov_q = np.array([0.5, -0.5]), np.array([[2.0, 0.3], [0.3, 1.0]])
+    p = D.MultivariateNormal(torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64))
+    q = scipy.stats.multivariate_normal(mean_q, cov_q)
+    truth = float(kl_mvn(np.zeros(2), np.eye(2), mean_q, cov_q))
+    result = kl_monte_carlo(p, q, n_samples=50_000, estimator="k3", seed=0)
+    assert abs(result.value - truth) < 4 * result.stderr
+
+
+def test_discrete_distributions_work_too() -> None:
+    p, q = scipy.stats.binom(10, 0.3), D.Binomial(10, torch.tensor(0.5, dtype=torch.float64))
+    support = np.arange(11)
+    truth = float(np.sum(p.pmf(support) * (p.logpmf(support) - q.log_prob(torch.tensor(support, dtype=torch.float64)).numpy())))
+    result = kl_monte_carlo(p, q, n_samples=50_000, seed=0)
+    assert abs(result.value - truth) < 4 * result.stderr
+
+
+def test_infinite_when_q_misses_samples_of_p() -> None:
+    result = kl_monte_carlo(scipy.stats.uniform(0, 2), scipy.stats.uniform(0, 1), n_samples=100, seed=0)
+    assert result.value == math.inf
+    assert float(result) == math.inf
+
+
+def test_monte_carlo_errors() -> None:
+    p = scipy.stats.norm(0, 1)
+    with pytest.raises(ValueError, match=r"estimator must be one of \['k1', 'k2', 'k3'\], got 'k4'"):
+        kl_monte_carlo(p, p, estimator="k4")
+    with pytest.raises(ValueError, match="n_samples must be at least 2, got 1"):
+        kl_monte_carlo(p, p, n_samples=1)
+    with pytest.raises(TypeError, match="n_samples must be an integer"):
+        kl_monte_carlo(p, p, n_samples=10.5)
+    with pytest.raises(TypeError, match="q must be a torch.distributions.Distribution"):
+        kl_monte_carlo(p, "normal")
+    with pytest.raises(TypeError, match="seed must be an int"):
+        make_rng(1.5)
+
+
+# --- k nearest neighbours ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("d", "k"), [(1, 1), (2, 1), (2, 5), (5, 3)])
+def test_kl_knn_converges_to_the_closed_form(d: int, k: int) -> None:
+    rng = np.random.default_rng(10 + d + k)
+    mean_q = np.full(d, 0.5)
+    cov_q = np.diag(np.linspace(0.8, 2.0, d))
+    truth = float(kl_mvn(np.zeros(d), np.eye(d), mean_q, cov_q))
+    estimates = [
+        kl_knn(rng.normal(size=(4000, d)), rng.multivariate_normal(mean_q, cov_q, size=4000), k=k)
+        for _ in range(10)
+    ]
+    assert abs(np.mean(estimates) - truth) < 0.05 + 0.1 * truth
+
+
+def test_kl_knn_equals_a_direct_loop_over_points() -> None:
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(60, 3)), rng.normal(1.0, 1.0, size=(45, 3))
+    k = 2
+    terms = []
+    for i, point in enumerate(x):
+        rho = np.sort(np.linalg.norm(np.delete(x, i, axis=0) - point, axis=1))[k - 1]
+        nu = np.sort(np.linalg.norm(y - point, axis=1))[k - 1]
+        terms.append(math.log(nu / rho))
+    expected = 3 * np.mean(terms) + math.log(45 / 59)
+    assert kl_knn(x, y, k=k) == pytest.approx(expected, rel=1e-12)
+
+
+def test_kl_knn_accepts_one_dimensional_arrays() -> None:
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=500), rng.normal(size=700)
+    assert kl_knn(x, y) == kl_knn(x[:, None], y[:, None])
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "kwargs", "error", "message"),
+    [
+        (np.zeros((5, 2)) + np.arange(5)[:, None], np.ones((4, 3)), {}, ValueError, "same dimension, got 2 and 3"),
+        (np.arange(3.0), np.arange(10.0) + 0.5, {"k": 3}, ValueError, "x needs more than k=3 samples, got 3"),
+        (np.arange(10.0), np.arange(2.0) + 0.5, {"k": 3}, ValueError, "y needs at least k=3 samples, got 2"),
+        (np.array([0.0, 1.0, 1.0, 2.0]), np.array([0.5, 3.5]), {}, ValueError, "x contains duplicate points"),
+        (np.array([0.0, 1.0, 2.0]), np.array([1.0, 5.0]), {}, ValueError, "coincide with their k=1-th neighbour in y"),
+        (np.array([0.0, np.nan, 2.0]), np.array([1.5]), {}, ValueError, "x must be finite"),
+        (np.zeros((2, 2, 2)), np.zeros((2, 2)), {}, ValueError, r"x must have shape \(n, d\)"),
+        (np.arange(5.0), np.arange(5.0) + 0.5, {"k": 0}, ValueError, "k must be at least 1"),
+        (np.arange(5.0), np.arange(5.0) + 0.5, {"k": 1.0}, TypeError, "k must be an integer"),
+    ],
+)
+def test_kl_knn_errors(x, y, kwargs, error, message: str) -> None:
+    with pytest.raises(error, match=message):
+        kl_knn(x, y, **kwargs)

@@ -1,0 +1,39 @@
+"""Repository hygiene for the book's notebooks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def test_there_are_notebooks() -> None:
+    assert len(NOTEBOOKS) >= 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    cells = json.loads(path.read_text())["cells"]
+    dirty = [
+        i for i, cell in enumerate(cells)
+        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs or execution counts; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_imports_the_package(path: Path) -> None:
+    sources = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    assert "klcourse" in sources, f"{path.name} does not import klcourse"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_is_in_the_table_of_contents(path: Path) -> None:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = {c["file"] for part in toc["parts"] for c in part["chapters"]}
+    assert path.relative_to(ROOT).with_suffix("").as_posix() in files

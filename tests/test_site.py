@@ -1,0 +1,70 @@
+"""Build the book with warnings as errors and check the HTML of every page in _toc.yml.
+
+Marked ``site``: `make test` runs it after the unit tests and nbval.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+pytestmark = pytest.mark.site
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+@pytest.fixture(scope="module")
+def build() -> subprocess.CompletedProcess[str]:
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+    )
+    return result
+
+
+def test_book_builds_without_warnings(build: subprocess.CompletedProcess[str]) -> None:
+    log = build.stdout + build.stderr
+    warnings = [line for line in log.splitlines() if "WARNING" in line and "Kernel is running over TCP" not in line]
+    assert build.returncode == 0 and not warnings, "\n".join(warnings) or log[-5000:]
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_page_has_html_without_errors(build: subprocess.CompletedProcess[str], page: str) -> None:
+    path = HTML / f"{page}.html"
+    assert path.exists(), f"{page} produced no HTML"
+    html = path.read_text()
+    assert "Traceback (most recent call last)" not in html
+    for css_class in ("output traceback", "output error", "output stderr"):
+        assert css_class not in html, f"{page} shows an {css_class!r} cell"
+
+
+def page_text(path: Path) -> str:
+    """The visible text of an HTML page: tags stripped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_hidden_check_cells_stay_hidden(build: subprocess.CompletedProcess[str]) -> None:
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        text = page_text(HTML / "book" / f"{notebook.stem}.html")
+        cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+        hidden = [c for c in cells if "remove-cell" in c.get("metadata", {}).get("tags", [])]
+        shown = [c for c in cells if c not in hidden]
+        assert hidden, f"{notebook.name} has no hidden check cells"
+        first_line = lambda cell: "".join(cell["source"]).strip().splitlines()[0]
+        # The comparison can fail: visible cells' first lines are found in the same text.
+        assert all(first_line(c) in text for c in shown), f"{notebook.name}: a visible cell is missing"
+        for cell in hidden:
+            assert first_line(cell) not in text, f"{notebook.name}: hidden cell shows: {first_line(cell)}"
