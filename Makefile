@@ -14,6 +14,7 @@ book: $(STAMP)
 test: unit notebooks site
 
 unit: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/pytest tests klcourse --doctest-modules -m "not site"
 
 notebooks: $(STAMP)

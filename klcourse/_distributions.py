@@ -74,7 +74,10 @@ def _from_torch(
     def log_prob(x: NDArray[np.float64]) -> NDArray[np.float64]:
         value = torch.as_tensor(x, dtype=torch.float64)
         # Points outside the support have density 0; torch would refuse them.
-        inside = dist.support.check(value)
+        support = dist.support
+        if support is None:
+            return dist.log_prob(value).to(torch.float64).numpy()
+        inside = support.check(value)
         out = torch.full(inside.shape, -math.inf, dtype=torch.float64)
         if inside.any():
             out[inside] = dist.log_prob(value[inside]).to(torch.float64)

@@ -252,7 +252,7 @@ def _cholesky(cov: ArrayLike, name: str, d: int) -> NDArray[np.float64]:
     if not np.all(np.abs(matrix - np.swapaxes(matrix, -1, -2)) <= 1e-10 * scale):
         raise ValueError(f"{name} must be symmetric")
     try:
-        return np.linalg.cholesky(matrix)
+        return np.linalg.cholesky(matrix).astype(np.float64, copy=False)
     except np.linalg.LinAlgError as error:
         raise ValueError(f"{name} must be positive definite (its Cholesky factorisation failed)") from error
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.style
+import cycler
 
 __all__ = ["COLORS", "use_style"]
 
@@ -36,7 +38,7 @@ _STYLE: dict[str, Any] = {
     "grid.alpha": 0.3,
     "legend.frameon": False,
     "lines.linewidth": 2.0,
-    "axes.prop_cycle": mpl.cycler(
+    "axes.prop_cycle": cycler.cycler(
         color=[COLORS[key] for key in ("p", "q", "forward", "reverse", "accent", "neutral")]
     ),
     # An opaque white figure stays legible on the site's dark theme as well.
@@ -55,4 +57,4 @@ def use_style() -> None:
     >>> mpl.rcParams["axes.spines.top"]
     False
     """
-    mpl.rcParams.update(_STYLE)
+    matplotlib.style.use(_STYLE)
