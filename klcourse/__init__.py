@@ -5,6 +5,7 @@ The functions here are the ones the chapters call; every result is in nats unles
 
 - :mod:`klcourse.divergences` -- discrete, closed-form and quadrature KL (chapters 1-2)
 - :mod:`klcourse.estimators` -- Monte Carlo and k-nearest-neighbour estimates (chapter 1)
+- :mod:`klcourse.fitting` -- a Gaussian fitted by forward or reverse KL (chapter 3)
 - :mod:`klcourse.plotting` -- the course's figure style
 """
 
@@ -17,9 +18,29 @@ from klcourse.divergences import (
     kl_quadrature,
 )
 from klcourse.estimators import MonteCarloResult, kl_knn, kl_monte_carlo
+from klcourse.fitting import (
+    GaussianFit,
+    GaussianParams,
+    alpha_divergence,
+    bimodal,
+    fit_gaussian,
+    fit_gaussian_alpha,
+    forward_kl_optimum,
+    kl_landscape,
+    reverse_kl_optimum,
+)
 
 __all__ = [
+    "GaussianFit",
+    "GaussianParams",
     "MonteCarloResult",
+    "alpha_divergence",
+    "bimodal",
+    "fit_gaussian",
+    "fit_gaussian_alpha",
+    "forward_kl_optimum",
+    "kl_landscape",
+    "reverse_kl_optimum",
     "cross_entropy",
     "entropy",
     "kl_divergence",

@@ -1,0 +1,268 @@
+"""klcourse.fitting: forward = moment matching, reverse = mode seeking, exact landscapes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from klcourse import (
+    alpha_divergence,
+    bimodal,
+    fit_gaussian,
+    fit_gaussian_alpha,
+    forward_kl_optimum,
+    kl_gaussian,
+    kl_landscape,
+    kl_quadrature,
+    reverse_kl_optimum,
+)
+
+D = torch.distributions
+
+MIXTURES = {
+    "default": {},
+    "equal weights": {"weights": (0.5, 0.5)},
+    "unequal widths": {"weights": (0.3, 0.7), "means": (-2.5, 3.5), "stds": (0.6, 1.0)},
+    "far apart": {"weights": (0.45, 0.55), "means": (-5.0, 4.0), "stds": (1.0, 0.7)},
+}
+
+
+def normal(mu: float, sigma: float) -> D.Normal:
+    return D.Normal(torch.tensor(mu, dtype=torch.float64), torch.tensor(sigma, dtype=torch.float64))
+
+
+# --- the target ----------------------------------------------------------------------------
+
+
+def test_bimodal_is_the_mixture_it_says() -> None:
+    p = bimodal(weights=(0.25, 0.75), means=(-1.0, 2.0), stds=(0.5, 1.5))
+    x = torch.linspace(-5, 6, 23, dtype=torch.float64)
+    expected = torch.log(0.25 * normal(-1.0, 0.5).log_prob(x).exp() + 0.75 * normal(2.0, 1.5).log_prob(x).exp())
+    assert torch.allclose(p.log_prob(x), expected, rtol=1e-12)
+    assert p.mean.dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"weights": (0.5, 0.6)}, "weights must be positive and sum to 1"),
+        ({"weights": (1.2, -0.2)}, "weights must be positive"),
+        ({"stds": (0.5, 0.0)}, "stds must be positive"),
+        ({"means": (0.0, 1.0, 2.0)}, "means must hold two numbers"),
+        ({"means": (0.0, float("nan"))}, "means must be finite"),
+    ],
+)
+def test_bimodal_errors(kwargs, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        bimodal(**kwargs)
+
+
+# --- forward -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MIXTURES)
+def test_forward_fit_converges_to_moment_matching(name: str) -> None:
+    p = bimodal(**MIXTURES[name])
+    star = forward_kl_optimum(p)
+    fit = fit_gaussian(p, direction="forward", init=(0.0, 1.0), steps=600, lr=0.1, n_samples=20_000, seed=1)
+    # The data set has 20,000 points: its mean and std differ from P's by ~ sigma/sqrt(n).
+    tolerance = 4 * star.sigma / math.sqrt(20_000)
+    assert abs(fit.mu - star.mu) < tolerance
+    assert abs(fit.sigma - star.sigma) < tolerance
+    assert fit.kl == pytest.approx(kl_quadrature(p, fit.q), rel=1e-12)
+
+
+def test_forward_optimum_is_the_minimum_of_the_exact_forward_kl() -> None:
+    p = bimodal(**MIXTURES["unequal widths"])
+    star = forward_kl_optimum(p)
+    best = kl_quadrature(p, normal(*star))
+    for d_mu, d_sigma in [(0.05, 0), (-0.05, 0), (0, 0.05), (0, -0.05)]:
+        assert kl_quadrature(p, normal(star.mu + d_mu, star.sigma + d_sigma)) > best
+
+
+def test_forward_fit_on_samples_is_the_sample_mle() -> None:
+    data = np.random.default_rng(3).normal(1.0, 2.0, size=500)
+    fit = fit_gaussian(data, direction="forward", steps=2_000, lr=0.05, seed=0)
+    assert fit.mu == pytest.approx(data.mean(), abs=1e-6)
+    assert fit.sigma == pytest.approx(data.std(), abs=1e-6)  # the MLE uses ddof=0
+    assert fit.kl is None
+
+
+# --- reverse -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MIXTURES)
+@pytest.mark.parametrize("mode", [0, 1])
+def test_reverse_fit_locks_onto_the_mode_it_starts_near(name: str, mode: int) -> None:
+    params = {"weights": (0.4, 0.6), "means": (-3.0, 3.0), "stds": (0.8, 0.8)} | MIXTURES[name]
+    p = bimodal(**MIXTURES[name])
+    mean, std = params["means"][mode], params["stds"][mode]
+    fit = fit_gaussian(p, direction="reverse", init=(mean + 0.5, 1.0), steps=800, seed=2)
+    assert abs(fit.mu - mean) < 0.25 * std
+    assert fit.sigma == pytest.approx(std, rel=0.1)
+    exact = reverse_kl_optimum(p, init=(mean + 0.5, 1.0))
+    assert abs(fit.mu - exact.mu) < 0.05 and abs(fit.sigma - exact.sigma) < 0.05
+    assert fit.kl == pytest.approx(kl_quadrature(fit.q, p), rel=1e-12)
+
+
+def test_the_two_reverse_optima_differ_when_the_weights_do() -> None:
+    p = bimodal(weights=(0.3, 0.7))
+    left = fit_gaussian(p, direction="reverse", init=(-2.5, 1.0), seed=0)
+    right = fit_gaussian(p, direction="reverse", init=(2.5, 1.0), seed=0)
+    # Locking onto a mode of weight w costs about log(1/w): the heavier mode is the better fit.
+    assert left.kl == pytest.approx(math.log(1 / 0.3), abs=0.02)
+    assert right.kl == pytest.approx(math.log(1 / 0.7), abs=0.02)
+
+
+def test_unnormalised_log_density_gives_the_same_reverse_fit() -> None:
+    p = bimodal()
+    unnormalised = lambda x: p.log_prob(x) + 17.3  # noqa: E731 - log P up to a constant
+    fit = fit_gaussian(p, direction="reverse", init=(1.0, 2.0), seed=5)
+    same = fit_gaussian(unnormalised, direction="reverse", init=(1.0, 2.0), seed=5)
+    assert same.mu == pytest.approx(fit.mu, abs=1e-9)
+    assert same.sigma == pytest.approx(fit.sigma, abs=1e-9)
+    np.testing.assert_allclose(same.history["loss"], fit.history["loss"] - 17.3, atol=1e-9)
+    assert same.kl is None
+
+
+def test_dropping_the_entropy_term_collapses_sigma() -> None:
+    p = bimodal()
+    fit = fit_gaussian(p, direction="reverse", init=(2.0, 1.0), steps=1_000, seed=0, entropy=False)
+    assert fit.sigma < 0.05
+    assert abs(fit.mu - 3.0) < 0.1  # onto the peak of the mode
+    assert fit.history["sigma"][-1] < fit.history["sigma"][100] < fit.history["sigma"][0]
+
+
+def test_seeds_reproduce_fits_exactly() -> None:
+    p = bimodal()
+    for direction in ("forward", "reverse"):
+        a = fit_gaussian(p, direction=direction, steps=50, seed=11)
+        b = fit_gaussian(p, direction=direction, steps=50, seed=11)
+        c = fit_gaussian(p, direction=direction, steps=50, seed=12)
+        assert (a.mu, a.sigma) == (b.mu, b.sigma)
+        assert (a.mu, a.sigma) != (c.mu, c.sigma)
+
+
+def test_history_records_every_step() -> None:
+    fit = fit_gaussian(bimodal(), direction="reverse", steps=37, init=(0.5, 2.0), seed=0)
+    assert set(fit.history) == {"mu", "sigma", "loss"}
+    assert all(v.shape == (37,) for v in fit.history.values())
+    assert fit.history["mu"][0] == 0.5 and fit.history["sigma"][0] == pytest.approx(2.0)
+
+
+# --- exact landscapes and alpha-divergences ------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MIXTURES)
+def test_landscape_matches_quadrature(name: str) -> None:
+    p = bimodal(**MIXTURES[name])
+    rng = np.random.default_rng(0)
+    for mu, sigma in zip(rng.uniform(-4, 4, 3), rng.uniform(0.3, 4, 3)):
+        q = normal(mu, sigma)
+        fwd = kl_landscape(p, mu, np.log(sigma), direction="forward")
+        rev = kl_landscape(p, mu, np.log(sigma), direction="reverse")
+        assert fwd == pytest.approx(kl_quadrature(p, q), rel=1e-8)
+        assert rev == pytest.approx(kl_quadrature(q, p), rel=1e-8)
+
+
+def test_landscape_broadcasts_over_a_grid() -> None:
+    mu, log_sigma = np.meshgrid(np.linspace(-4, 4, 7), np.linspace(-1, 1, 5))
+    assert kl_landscape(bimodal(), mu, log_sigma, direction="reverse").shape == (5, 7)
+
+
+@pytest.mark.parametrize("alpha", [-1.0, 0.25, 0.5, 2.0])
+def test_alpha_divergence_between_gaussians_matches_closed_form(alpha: float) -> None:
+    # For Gaussians, int p^a q^(1-a) has a closed form (a Gaussian integral).
+    m1, s1, m2, s2 = 0.3, 1.1, -0.4, 1.4
+    var = alpha * s2**2 + (1 - alpha) * s1**2
+    log_integral = (
+        0.5 * math.log(s1 ** (2 * (1 - alpha)) * s2 ** (2 * alpha) / var)
+        - alpha * (1 - alpha) * (m1 - m2) ** 2 / (2 * var)
+    )
+    expected = (1 - math.exp(log_integral)) / (alpha * (1 - alpha))
+    p = D.MixtureSameFamily(D.Categorical(torch.tensor([1.0], dtype=torch.float64)),
+                            D.Normal(torch.tensor([m1], dtype=torch.float64), torch.tensor([s1], dtype=torch.float64)))
+    assert alpha_divergence(p, m2, s2, alpha=alpha) == pytest.approx(expected, rel=1e-9)
+
+
+def test_alpha_divergence_limits_are_the_two_kls() -> None:
+    p = bimodal()
+    q = normal(0.5, 1.5)
+    assert alpha_divergence(p, 0.5, 1.5, alpha=1.0) == pytest.approx(kl_quadrature(p, q), rel=1e-8)
+    assert alpha_divergence(p, 0.5, 1.5, alpha=0.0) == pytest.approx(kl_quadrature(q, p), rel=1e-8)
+    assert alpha_divergence(p, 0.5, 1.5, alpha=1 - 1e-6) == pytest.approx(kl_quadrature(p, q), rel=1e-5)
+    assert alpha_divergence(p, 0.5, 1.5, alpha=1e-6) == pytest.approx(kl_quadrature(q, p), rel=1e-5)
+
+
+def test_alpha_fits_move_from_mode_seeking_to_mass_covering() -> None:
+    p = bimodal()
+    star = forward_kl_optimum(p)
+    fits = {a: fit_gaussian_alpha(p, alpha=a, init=(2.0, 1.0)) for a in (-1.0, 0.0, 0.5, 1.0, 2.0)}
+    assert abs(fits[1.0].mu - star.mu) < 1e-3 and abs(fits[1.0].sigma - star.sigma) < 1e-3
+    assert abs(fits[0.0].mu - 3.0) < 0.05 and abs(fits[-1.0].mu - 3.0) < 0.05
+    sigmas = [fits[a].sigma for a in sorted(fits)]
+    assert all(np.diff(sigmas) >= -1e-9), "larger alpha, wider fit"
+    assert fits[2.0].sigma > star.sigma
+
+
+def test_alpha_fit_zero_agrees_with_gradient_reverse_fit() -> None:
+    p = bimodal()
+    exact = reverse_kl_optimum(p, init=(-2.0, 1.0))
+    sgd = fit_gaussian(p, direction="reverse", init=(-2.0, 1.0), steps=1_000, n_samples=4_000, seed=0)
+    assert sgd.mu == pytest.approx(exact.mu, abs=0.03) and sgd.sigma == pytest.approx(exact.sigma, abs=0.03)
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def test_fit_gaussian_errors() -> None:
+    p = bimodal()
+    with pytest.raises(ValueError, match="direction must be 'forward' or 'reverse', got 'sideways'"):
+        fit_gaussian(p, direction="sideways")
+    with pytest.raises(ValueError, match="init must have a finite mu and a positive sigma"):
+        fit_gaussian(p, init=(0.0, -1.0))
+    with pytest.raises(TypeError, match=r"init must be a pair \(mu, sigma\)"):
+        fit_gaussian(p, init=1.0)
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        fit_gaussian(p, steps=0)
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        fit_gaussian(p, lr=0.0)
+    with pytest.raises(ValueError, match="n_samples must be at least 2"):
+        fit_gaussian(p, n_samples=1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        fit_gaussian(p, seed=1.5)
+    with pytest.raises(TypeError, match="forward KL needs samples from P"):
+        fit_gaussian(lambda x: p.log_prob(x), direction="forward")
+    with pytest.raises(TypeError, match="reverse KL needs log P"):
+        fit_gaussian(np.zeros(10), direction="reverse")
+    with pytest.raises(ValueError, match="entropy=False only applies to direction='reverse'"):
+        fit_gaussian(p, direction="forward", entropy=False)
+    with pytest.raises(ValueError, match="p must be one univariate distribution"):
+        fit_gaussian(D.Normal(torch.zeros(2), torch.ones(2)), direction="reverse")
+    with pytest.raises(ValueError, match="p given as samples must be a 1-D array"):
+        fit_gaussian(np.zeros((3, 2)), direction="forward")
+    with pytest.raises(FloatingPointError, match="the reverse objective became inf at step 0"):
+        fit_gaussian(lambda x: -1e308 * x**2, direction="reverse", steps=5, seed=0)
+
+
+def test_other_errors() -> None:
+    with pytest.raises(TypeError, match="p must be a torch.distributions.Distribution"):
+        forward_kl_optimum(np.zeros(3))
+    with pytest.raises(ValueError, match="direction must be 'forward' or 'reverse'"):
+        kl_landscape(bimodal(), 0.0, 0.0, direction="both")
+    with pytest.raises(ValueError, match="alpha must be a finite number"):
+        alpha_divergence(bimodal(), 0.0, 1.0, alpha=float("inf"))
+    with pytest.raises(ValueError, match="log_sigma must be finite"):
+        kl_landscape(bimodal(), 0.0, np.nan, direction="reverse")
+
+
+def test_kl_gaussian_agrees_with_the_forward_landscape_decomposition() -> None:
+    # KL(P||Q) - KL(P||Q*) = KL(Q*||Q) for Gaussian Q: the identity kl_landscape relies on.
+    p = bimodal(**MIXTURES["unequal widths"])
+    star = forward_kl_optimum(p)
+    for mu, sigma in [(0.0, 1.0), (1.0, 3.0), (-2.0, 0.5)]:
+        gap = kl_quadrature(p, normal(mu, sigma)) - kl_quadrature(p, normal(*star))
+        assert gap == pytest.approx(kl_gaussian(star.mu, star.sigma, mu, sigma), rel=1e-7)
