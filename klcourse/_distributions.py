@@ -23,11 +23,12 @@ DistributionLike = Union[torch.distributions.Distribution, Any]
 
 @dataclass(frozen=True)
 class Distribution:
-    """A distribution seen through NumPy: log-density, sampling, location and scale."""
+    """A distribution seen through NumPy: log-density, sampling, location and scale, support."""
 
     log_prob: Callable[[NDArray[np.float64]], NDArray[np.float64]]
     sample: Callable[[int, np.random.Generator], NDArray[np.float64]]
     location_scale: Callable[[], tuple[float, float] | None]
+    support_bounds: Callable[[], tuple[float, float]]
 
 
 def as_distribution(
@@ -97,7 +98,16 @@ def _from_torch(
             return None
         return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
 
-    return Distribution(log_prob, sample, location_scale)
+    def support_bounds() -> tuple[float, float]:
+        """The interval holding the support (the real line when torch does not say)."""
+        support = dist.support
+        bounds = []
+        for name, default in (("lower_bound", -math.inf), ("upper_bound", math.inf)):
+            value = getattr(support, name, default)
+            bounds.append(float(value) if torch.as_tensor(value).numel() == 1 else default)
+        return bounds[0], bounds[1]
+
+    return Distribution(log_prob, sample, location_scale, support_bounds)
 
 
 def _from_scipy(dist: Any, name: str, *, continuous: bool, univariate: bool) -> Distribution:
@@ -110,7 +120,9 @@ def _from_scipy(dist: Any, name: str, *, continuous: bool, univariate: bool) -> 
     density = dist.logpdf if is_continuous else dist.logpmf
 
     def log_prob(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.asarray(density(x), dtype=np.float64).reshape(x.shape[: x.ndim - (dimension > 1)])
+        with np.errstate(over="ignore", under="ignore"):  # far tails: -inf is the right answer
+            values = density(x)
+        return np.asarray(values, dtype=np.float64).reshape(x.shape[: x.ndim - (dimension > 1)])
 
     def sample(n: int, rng: np.random.Generator) -> NDArray[np.float64]:
         draws = np.asarray(dist.rvs(size=n, random_state=rng), dtype=np.float64)
@@ -123,4 +135,10 @@ def _from_scipy(dist: Any, name: str, *, continuous: bool, univariate: bool) -> 
             return None
         return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
 
-    return Distribution(log_prob, sample, location_scale)
+    def support_bounds() -> tuple[float, float]:
+        if dimension != 1 or not hasattr(dist, "support"):
+            return -math.inf, math.inf
+        lower, upper = dist.support()
+        return float(lower), float(upper)
+
+    return Distribution(log_prob, sample, location_scale, support_bounds)

@@ -89,7 +89,7 @@ class GaussianFit:
 
 def bimodal(
     *,
-    weights: Sequence[float] = (0.4, 0.6),
+    weights: Sequence[float] = (0.3, 0.7),
     means: Sequence[float] = (-3.0, 3.0),
     stds: Sequence[float] = (0.8, 0.8),
 ) -> D.MixtureSameFamily:
@@ -114,7 +114,7 @@ def bimodal(
     --------
     >>> p = bimodal()
     >>> round(float(p.mean), 12)
-    0.6
+    1.2
     """
     w = finite_array(weights, "weights")
     m = finite_array(means, "means")
@@ -408,8 +408,8 @@ def alpha_divergence(
     Examples
     --------
     >>> p = bimodal()
-    >>> round(alpha_divergence(p, 0.0, 1.0, alpha=1.0) - kl_quadrature(p, D.Normal(0.0, 1.0)), 6)
-    0.0
+    >>> bool(abs(alpha_divergence(p, 0.0, 1.0, alpha=1.0) - kl_quadrature(p, D.Normal(0.0, 1.0))) < 1e-8)
+    True
     """
     _check_univariate(p, "p")
     if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not math.isfinite(alpha):

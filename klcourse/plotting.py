@@ -9,10 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from numpy.typing import ArrayLike
+
+from klcourse._distributions import DistributionLike, as_distribution
 import matplotlib.style
 import cycler
 
-__all__ = ["COLORS", "use_style"]
+__all__ = ["COLORS", "plot_density", "use_style"]
 
 #: Colours for the roles that recur across chapters (colour-blind safe, Okabe-Ito).
 COLORS = {
@@ -58,3 +64,52 @@ def use_style() -> None:
     False
     """
     matplotlib.style.use(_STYLE)
+
+
+def plot_density(
+    ax: Axes,
+    dist: DistributionLike,
+    x: ArrayLike,
+    *,
+    label: str | None = None,
+    color: str | None = None,
+    fill: bool = False,
+    **line_options: Any,
+) -> Line2D:
+    """Draw the density of a univariate torch or scipy distribution on ``x``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    dist : torch.distributions.Distribution or frozen scipy.stats distribution
+        The distribution.
+    x : array_like
+        Points at which to evaluate the density.
+    label, color : str, optional
+        Legend label and colour.
+    fill : bool
+        Shade the area under the curve (the course draws the target P this way).
+    **line_options
+        Passed on to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    matplotlib.lines.Line2D
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from scipy import stats
+    >>> fig, ax = plt.subplots()
+    >>> line = plot_density(ax, stats.norm(0, 1), np.linspace(-3, 3, 7), label="N(0, 1)")
+    >>> round(float(line.get_ydata()[3]), 4)
+    0.3989
+    >>> plt.close(fig)
+    """
+    grid = np.asarray(x, dtype=np.float64)
+    density = np.exp(as_distribution(dist, "dist", univariate=True).log_prob(grid))
+    (line,) = ax.plot(grid, density, label=label, color=color, **line_options)
+    if fill:
+        ax.fill_between(grid, density, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line

@@ -355,3 +355,27 @@ def test_kl_quadrature_errors() -> None:
         kl_quadrature(scipy.stats.multivariate_normal(np.zeros(2), np.eye(2)), normal)
     with pytest.raises(ValueError, match="lower must be smaller than upper"):
         kl_quadrature(normal, normal, lower=1.0, upper=0.0)
+
+
+def test_kl_quadrature_through_a_kink_of_log_q() -> None:
+    # KL(N(0,1) || Laplace(m, b)) = -H(N) + E|x - m| / b + log(2b), E|x - m| = 2 phi(m) + m (2 Phi(m) - 1)
+    for m, b in [(0.3, 1.0), (1.7, 0.5), (-2.2, 2.0)]:
+        mean_abs = 2 * scipy.stats.norm.pdf(m) + m * (2 * scipy.stats.norm.cdf(m) - 1)
+        exact = -0.5 * math.log(2 * math.pi * math.e) + mean_abs / b + math.log(2 * b)
+        assert kl_quadrature(scipy.stats.norm(0, 1), scipy.stats.laplace(m, b)) == pytest.approx(exact, rel=1e-10)
+
+
+def test_kl_quadrature_falls_back_where_tanh_sinh_fails() -> None:
+    # A sharp Laplace inside a uniform: tanh-sinh does not converge, adaptive quad does.
+    # KL = -log 2 + (1/2) (int_0^2 |x - 0.5| dx / b + 2 log(2b)), and the integral is 1.25.
+    b = 0.01
+    exact = -math.log(2) + 0.5 * (1.25 / b + 2 * math.log(2 * b))
+    assert kl_quadrature(scipy.stats.uniform(0, 2), scipy.stats.laplace(0.5, b)) == pytest.approx(exact, rel=1e-9)
+
+
+def test_kl_quadrature_integrates_over_the_support_of_p_only() -> None:
+    p = torch.distributions.Beta(torch.tensor(2.0), torch.tensor(3.0))
+    q = torch.distributions.Beta(torch.tensor(1.5), torch.tensor(1.5))
+    expected = float(torch.distributions.kl_divergence(p, q))
+    assert kl_quadrature(p, q, lower=-5.0, upper=5.0) == pytest.approx(expected, rel=1e-7)
+    assert kl_quadrature(p, q, lower=2.0, upper=3.0) == 0.0  # no mass of p there
