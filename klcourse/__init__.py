@@ -6,6 +6,7 @@ The functions here are the ones the chapters call; every result is in nats unles
 - :mod:`klcourse.divergences` -- discrete, closed-form and quadrature KL (chapters 1-2)
 - :mod:`klcourse.estimators` -- Monte Carlo and k-nearest-neighbour estimates (chapter 1)
 - :mod:`klcourse.fitting` -- a Gaussian fitted by forward or reverse KL (chapter 3)
+- :mod:`klcourse.supervised` -- a classifier and regressors trained by likelihood (chapter 4)
 - :mod:`klcourse.plotting` -- the course's figure style
 """
 
@@ -29,26 +30,42 @@ from klcourse.fitting import (
     kl_landscape,
     reverse_kl_optimum,
 )
+from klcourse.supervised import (
+    ClassificationData,
+    Classifier,
+    NotFittedError,
+    RegressionData,
+    Regressor,
+    make_classification_task,
+    make_regression_task,
+)
 
 __all__ = [
+    "ClassificationData",
+    "Classifier",
     "GaussianFit",
     "GaussianParams",
     "MonteCarloResult",
+    "NotFittedError",
+    "RegressionData",
+    "Regressor",
     "alpha_divergence",
     "bimodal",
+    "cross_entropy",
+    "entropy",
     "fit_gaussian",
     "fit_gaussian_alpha",
     "forward_kl_optimum",
-    "kl_landscape",
-    "reverse_kl_optimum",
-    "cross_entropy",
-    "entropy",
     "kl_divergence",
     "kl_gaussian",
     "kl_knn",
+    "kl_landscape",
     "kl_monte_carlo",
     "kl_mvn",
     "kl_quadrature",
+    "make_classification_task",
+    "make_regression_task",
+    "reverse_kl_optimum",
 ]
 
 __version__ = "0.1.0"
