@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test unit notebooks site bench clean
+.PHONY: book test unit notebooks site bench bench-rl clean
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -26,6 +26,9 @@ site: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/estimators.py
+
+bench-rl: $(STAMP)
+	$(BIN)/python benchmarks/rl_cartpole.py
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

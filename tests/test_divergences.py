@@ -15,7 +15,15 @@ from hypothesis.extra.numpy import arrays
 
 from klcourse import cross_entropy, entropy, kl_divergence, kl_gaussian, kl_mvn, kl_quadrature
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """These tests build torch distributions from Python floats: make those float64, then restore."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def random_simplex(rng: np.random.Generator, shape: tuple[int, ...], zeros: bool = False) -> np.ndarray:

@@ -25,3 +25,10 @@ def test_public_functions_have_type_hints() -> None:
         if inspect.isfunction(obj):
             hints = obj.__annotations__
             assert "return" in hints, f"klcourse.{name} has no return annotation"
+
+
+def test_rl_public_names_are_documented() -> None:
+    import klcourse.rl
+
+    for name in klcourse.rl.__all__:
+        assert inspect.getdoc(getattr(klcourse.rl, name)), f"klcourse.rl.{name} has no docstring"
