@@ -14,6 +14,10 @@ reward-to-go, so the policy gradient is that of J_alpha itself:
 
 The baseline b(s_t) does not depend on the action, so it leaves the gradient
 unbiased while reducing its variance.
+
+Episodes end at ``terminated`` or ``truncated``. A truncation (a time limit) is the
+end of the finite horizon that the objective sums over, so the return is not
+bootstrapped past it -- the same horizon the exact tabular check uses.
 """
 
 from __future__ import annotations
