@@ -277,6 +277,30 @@ class _Network:
             if callback is not None:
                 callback(self)
 
+    _target_word = "targets"
+
+    def _targets(self, y: ArrayLike, n: int, name: str) -> torch.Tensor:
+        """Validate ``y`` for ``n`` rows and return it as a tensor."""
+        raise NotImplementedError
+
+    def _fit_data(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        eval_set: tuple[ArrayLike, ArrayLike] | None,
+        callback: Callable[[Any], None] | None,
+    ) -> torch.Tensor:
+        """Validate the training (and evaluation) data, train, and return the training targets."""
+        x = _inputs(X)
+        self.n_features_in_ = x.shape[1]
+        targets = self._targets(y, len(x), "y")
+        evaluation = None
+        if eval_set is not None:
+            x_val = _inputs(eval_set[0], self.n_features_in_)
+            evaluation = (x_val, self._targets(eval_set[1], len(x_val), f"eval_set {self._target_word}"))
+        self._train(x, targets, evaluation, callback)
+        return targets
+
     def _evaluate(self, X: torch.Tensor, y: torch.Tensor) -> float:
         with torch.no_grad():
             return self._loss(self.network_(X), y).item()
@@ -363,15 +387,10 @@ class Classifier(_Network):
         cross-entropy to those distributions. ``eval_set=(X_val, y_val)`` records a
         validation loss per epoch; ``callback(model)`` runs after every epoch.
         """
-        x = _inputs(X)
-        self.n_features_in_ = x.shape[1]
-        targets = self._targets(y, len(x))
-        evaluation = None
-        if eval_set is not None:
-            x_val = _inputs(eval_set[0], self.n_features_in_)
-            evaluation = (x_val, self._targets(eval_set[1], len(x_val), name="eval_set labels"))
-        self._train(x, targets, evaluation, callback)
+        self._fit_data(X, y, eval_set, callback)
         return self
+
+    _target_word = "labels"
 
     def _targets(self, y: ArrayLike, n: int, name: str = "y") -> torch.Tensor:
         labels = finite_array(y, name)
@@ -487,14 +506,7 @@ class Regressor(_Network):
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if not (isinstance(self.scale, (int, float)) and math.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"scale must be a positive number, got {self.scale!r}")
-        x = _inputs(X)
-        self.n_features_in_ = x.shape[1]
-        targets = _regression_targets(y, len(x), "y")
-        evaluation = None
-        if eval_set is not None:
-            x_val = _inputs(eval_set[0], self.n_features_in_)
-            evaluation = (x_val, _regression_targets(eval_set[1], len(x_val), "eval_set targets"))
-        self._train(x, targets, evaluation, callback)
+        targets = self._fit_data(X, y, eval_set, callback)
         residuals = targets - self._outputs(X)[:, 0]
         if self.likelihood == "gaussian":
             self.scale_ = float(residuals.pow(2).mean().sqrt())
@@ -526,6 +538,10 @@ class Regressor(_Network):
     def predict_dist(self, X: ArrayLike) -> D.Distribution:
         """The predictive distribution q(y|x), a torch distribution with batch shape (n,)."""
         return self._distribution(self._outputs(X))
+
+
+    def _targets(self, y: ArrayLike, n: int, name: str = "y") -> torch.Tensor:
+        return _regression_targets(y, n, name)
 
 
 def _regression_targets(y: ArrayLike, n: int, name: str) -> torch.Tensor:
