@@ -6,19 +6,20 @@ every chapter (the target P, the approximation Q, forward and reverse KL).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-import matplotlib as mpl
+import cycler
+import matplotlib.style
 import numpy as np
+from matplotlib.animation import Animation
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
 from klcourse._distributions import DistributionLike, as_distribution
-import matplotlib.style
-import cycler
 
-__all__ = ["COLORS", "plot_density", "use_style"]
+__all__ = ["COLORS", "animation_html", "plot_density", "use_style"]
 
 #: Colours for the roles that recur across chapters (colour-blind safe, Okabe-Ito).
 COLORS = {
@@ -113,3 +114,61 @@ def plot_density(
     if fill:
         ax.fill_between(grid, density, color=line.get_color(), alpha=0.2, linewidth=0)
     return line
+
+
+# matplotlib's JavaScript player draws its buttons with Font Awesome 4 icons from a CDN.
+_ICON_FONT_LINK = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*')
+_BUTTON_ICONS = {
+    "fa-minus": "\u2212",  # slower
+    "fa-fast-backward": "\u23ee",
+    "fa-step-backward": "\u23f4",
+    "fa-play fa-flip-horizontal": "\u25c0",  # play backwards
+    "fa-pause": "\u23f8",
+    "fa-play": "\u25b6",
+    "fa-step-forward": "\u23f5",
+    "fa-fast-forward": "\u23ed",
+    "fa-plus": "+",  # faster
+}
+
+
+def animation_html(animation: Animation, *, default_mode: str = "once") -> str:
+    """An animation as self-contained HTML, with a player that needs no network.
+
+    This is :meth:`matplotlib.animation.Animation.to_jshtml` (frames embedded as PNG, a
+    slider and playback buttons) with one change: the buttons are labelled with Unicode
+    symbols instead of Font Awesome icons that matplotlib loads from a CDN, so the player
+    works offline and the page requests nothing from another site.
+
+    Parameters
+    ----------
+    animation : matplotlib.animation.Animation
+        The animation, for instance a :class:`matplotlib.animation.FuncAnimation`.
+    default_mode : {"once", "loop", "reflect"}
+        What the player does at the last frame.
+
+    Returns
+    -------
+    str
+        HTML to display with :class:`IPython.display.HTML`.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from matplotlib.animation import FuncAnimation
+    >>> fig, ax = plt.subplots()
+    >>> (line,) = ax.plot([0, 1], [0, 1])
+    >>> html = animation_html(FuncAnimation(fig, lambda i: line.set_ydata([0, i]), frames=3))
+    >>> plt.close(fig)
+    >>> "font-awesome" in html, html.count("<img"), "\u25b6" in html
+    (False, 1, True)
+    """
+    if not isinstance(animation, Animation):
+        raise TypeError(f"animation must be a matplotlib Animation, got {type(animation).__name__}")
+    if default_mode not in ("once", "loop", "reflect"):
+        raise ValueError(f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}")
+    html = _ICON_FONT_LINK.sub("", animation.to_jshtml(default_mode=default_mode))
+    for icon, symbol in _BUTTON_ICONS.items():
+        html = html.replace(f'<i class="fa {icon}"></i>', f'<span aria-hidden="true">{symbol}</span>')
+    if "font-awesome" in html or 'class="fa ' in html:
+        raise RuntimeError("matplotlib's animation player changed: update klcourse.plotting._BUTTON_ICONS")
+    return html

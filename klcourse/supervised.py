@@ -1,7 +1,7 @@
 """Supervised learning as forward KL: a classifier and regressors whose losses are likelihoods.
 
 Both estimators follow scikit-learn's conventions: hyper-parameters in ``__init__``,
-learning in :meth:`fit`, learned attributes ending in ``_``. Training minimises the
+learning in :meth:`Classifier.fit` and :meth:`Regressor.fit`, learned attributes ending in ``_``. Training minimises the
 average negative log-likelihood -log q(y|x) over the data, which is the empirical
 forward KL from the data distribution p(y|x) to the model q(y|x), up to the entropy
 of p that the model cannot change (chapter 4).
@@ -41,7 +41,7 @@ NOISES = ("gaussian", "laplace", "heteroscedastic", "student_t")
 
 
 class NotFittedError(ValueError, AttributeError):
-    """Raised when a model is used before :meth:`fit` (as in scikit-learn)."""
+    """Raised when a model is used before :meth:`Classifier.fit` or :meth:`Regressor.fit` (as in scikit-learn)."""
 
 
 # --- data with a known p(y|x) ------------------------------------------------------------------
@@ -71,7 +71,7 @@ def class_probabilities(X: ArrayLike, *, sharpness: float = 1.5) -> NDArray[np.f
     r"""The true p(y|x) of :func:`make_classification_task`.
 
     A softmax of :math:`-\text{sharpness} \cdot \|x - c_k\|^2 / 2` over the three
-    :data:`CLASS_CENTRES`: curved class boundaries with genuinely uncertain regions
+    ``CLASS_CENTRES``: curved class boundaries with genuinely uncertain regions
     between the classes, so that the conditional entropy is well above zero.
 
     Examples
@@ -140,19 +140,37 @@ class RegressionData:
 
 
 def true_function(x: ArrayLike) -> NDArray[np.float64]:
-    """The regression function of :func:`make_regression_task`: sin(1.5 x) + 0.3 x."""
+    """The regression function of :func:`make_regression_task`: sin(1.5 x) + 0.3 x.
+
+    Examples
+    --------
+    >>> true_function([0.0, 1.0]).round(3)
+    array([0.   , 1.297])
+    """
     values = finite_array(x, "x")
     return np.sin(1.5 * values) + 0.3 * values
 
 
 def true_noise_scale(x: ArrayLike) -> NDArray[np.float64]:
-    """The noise standard deviation of the heteroscedastic task: 0.05 + 0.2 (1 + sin x)."""
+    """The noise standard deviation of the heteroscedastic task: 0.05 + 0.2 (1 + sin x).
+
+    Examples
+    --------
+    >>> true_noise_scale([0.0, -np.pi / 2]).round(3)
+    array([0.25, 0.05])
+    """
     values = finite_array(x, "x")
     return 0.05 + 0.2 * (1.0 + np.sin(values))
 
 
 def noise_distribution(x: ArrayLike, noise: str) -> D.Distribution:
-    """The true p(y|x) of :func:`make_regression_task` at the points ``x`` (shape (n,))."""
+    """The true p(y|x) of :func:`make_regression_task` at the points ``x`` (shape (n,)).
+
+    Examples
+    --------
+    >>> noise_distribution([0.0, 1.0], "student_t").batch_shape
+    torch.Size([2])
+    """
     if noise not in NOISES:
         raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
     values = finite_array(x, "x")

@@ -1,6 +1,33 @@
-"""Shared test settings: a deterministic hypothesis profile."""
+"""Shared test settings: a deterministic hypothesis profile, and the built site."""
 
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
 from hypothesis import settings
 
 settings.register_profile("klcourse", max_examples=100, deadline=None, derandomize=True)
 settings.load_profile("klcourse")
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+def toc_pages() -> list[str]:
+    """Every page of ``_toc.yml``, in reading order, as paths without suffix (``book/intro``)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+@pytest.fixture(scope="session")
+def site_build() -> subprocess.CompletedProcess[str]:
+    """Build the book once per test session, exactly as `make book` does (warnings are errors)."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run(
+        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+    )

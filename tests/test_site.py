@@ -9,30 +9,18 @@ import html
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+from conftest import HTML, ROOT, toc_pages
+
 pytestmark = pytest.mark.site
 
 
-def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-
-
 @pytest.fixture(scope="module")
-def build() -> subprocess.CompletedProcess[str]:
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800,
-    )
-    return result
+def build(site_build: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    return site_build
 
 
 def test_book_builds_without_warnings(build: subprocess.CompletedProcess[str]) -> None:

@@ -64,7 +64,8 @@ class Policy(nn.Module):
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((n_out,), -0.5, dtype=torch.float32))
 
-    def forward(self, obs: torch.Tensor) -> D.Distribution:  # obs: (batch, n_inputs)
+    def forward(self, obs: torch.Tensor) -> D.Distribution:
+        """The action distribution at a batch of encoded observations, shape (batch, n_inputs)."""
         out = self.body(obs)
         if self.discrete:
             return D.Categorical(logits=out)

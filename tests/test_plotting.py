@@ -1,0 +1,78 @@
+"""The figure style and helpers of klcourse.plotting."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.animation import FuncAnimation
+from scipy import stats
+
+from klcourse.plotting import COLORS, animation_html, plot_density, use_style
+
+
+@pytest.fixture
+def styled() -> None:
+    with matplotlib.rc_context():
+        use_style()
+        yield
+
+
+def test_figures_are_saved_opaque_for_dark_pages(styled: None) -> None:
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    image = plt.imread(io.BytesIO(buffer.getvalue()))
+    assert image.shape[2] == 4 and np.all(image[..., 3] == 1.0), "a transparent pixel would vanish on a dark page"
+
+
+def test_style_cycles_through_the_course_colours(styled: None) -> None:
+    cycle = [c["color"] for c in matplotlib.rcParams["axes.prop_cycle"]]
+    assert cycle[:2] == [COLORS["p"], COLORS["q"]]
+
+
+def test_plot_density_matches_scipy() -> None:
+    fig, ax = plt.subplots()
+    x = np.linspace(-4, 4, 33)
+    line = plot_density(ax, stats.t(3, loc=0.5), x, fill=True)
+    plt.close(fig)
+    np.testing.assert_allclose(line.get_ydata(), stats.t(3, loc=0.5).pdf(x), rtol=1e-12)
+    assert len(ax.collections) == 1, "fill=True shades the area under the curve"
+
+
+def _animation(frames: int) -> FuncAnimation:
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 0])
+    animation = FuncAnimation(fig, lambda i: line.set_ydata([0, i]), frames=frames)
+    plt.close(fig)
+    return animation
+
+
+def test_animation_html_is_self_contained() -> None:
+    html = animation_html(_animation(4), default_mode="loop")
+    assert not re.search(r'(src|href)="https?://', html), "the player must not load anything from the network"
+    assert html.count("data:image/png;base64") == 4, "one embedded frame per animation frame"
+    assert 'class="fa' not in html and "\u23f8" in html, "icon-font buttons replaced by symbols"
+    checked = re.search(r'<input type="radio"[^>]*value="(\w+)"[^>]*checked', html)
+    assert checked and checked.group(1) == "loop", "the requested mode is preselected"
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"animation": "not an animation"}, TypeError, "animation must be"),
+    ({"default_mode": "bounce"}, ValueError, "default_mode"),
+])
+def test_animation_html_rejects_bad_input(kwargs: dict, error: type[Exception], match: str) -> None:
+    arguments = dict(kwargs)
+    animation = arguments.pop("animation") if "animation" in arguments else _animation(2)
+    with pytest.raises(error, match=match):
+        animation_html(animation, **arguments)
+    if isinstance(animation, FuncAnimation):
+        animation_html(animation)  # a valid call renders it (and keeps matplotlib from warning)
