@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test unit notebooks site bench bench-rl clean
+.PHONY: book test unit notebooks site chromium format bench bench-rl clean
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -20,8 +20,25 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/pytest --nbval-lax book
 
-site: $(STAMP)
+site: $(STAMP) chromium
 	$(BIN)/pytest tests -m site
+
+# The browser test drives Debian's Chromium. As root (as in CI) this installs it when missing;
+# otherwise it says how, and the browser test skips (or fails, under CI=true).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser test..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install chromium with apt-get."; \
+	  else \
+	    echo "Chromium is missing; the browser test needs it: sudo apt-get install chromium"; \
+	  fi; \
+	fi
+
+# Reflow the notebooks' code to the width the site shows (tests/test_notebooks.py checks it).
+format: $(STAMP)
+	$(BIN)/ruff format --line-length 79 book
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -r benchmarks/requirements.txt

@@ -37,3 +37,30 @@ def test_every_notebook_is_in_the_table_of_contents(path: Path) -> None:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = {c["file"] for part in toc["parts"] for c in part["chapters"]}
     assert path.relative_to(ROOT).with_suffix("").as_posix() in files
+
+
+# The site's code column shows about 80 characters; longer lines hide their ends behind a
+# scroll bar. `make format` reflows the notebooks' code to this width.
+CODE_WIDTH = 79
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_fits_the_page_width(path: Path) -> None:
+    long_lines = [
+        (cell.get("id"), line)
+        for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"
+        for line in "".join(cell["source"]).splitlines() if len(line) > CODE_WIDTH
+    ]
+    assert not long_lines, f"{path.name}: code lines wider than {CODE_WIDTH} characters: {long_lines}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_has_a_caption_and_alt_text(path: Path) -> None:
+    for cell in json.loads(path.read_text())["cells"]:
+        source = "".join(cell["source"]) if cell["cell_type"] == "code" else ""
+        shown_on_site = not {"remove-output", "remove-cell"} & set(cell["metadata"].get("tags", []))
+        if "plt.show()" in source and shown_on_site:
+            options = cell["metadata"].get("mystnb", {})
+            assert options.get("figure", {}).get("caption"), f"{path.name} cell {cell['id']}: figure without caption"
+            assert options.get("figure", {}).get("name", "").startswith("fig-"), f"{path.name} cell {cell['id']}"
+            assert len(options.get("image", {}).get("alt", "")) > 40, f"{path.name} cell {cell['id']}: no alt text"
