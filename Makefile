@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Python kept to the site's code width (79 characters, pyproject.toml) by `make format`.
+FORMATTED := klcourse book/_ext book/*.ipynb
 
 .PHONY: book test unit notebooks site chromium format bench bench-rl clean
 
@@ -14,6 +16,7 @@ book: $(STAMP)
 test: unit notebooks site
 
 unit: $(STAMP)
+	$(BIN)/ruff format --check $(FORMATTED)
 	$(BIN)/mypy
 	$(BIN)/pytest tests klcourse --doctest-modules -m "not site"
 
@@ -36,9 +39,10 @@ chromium:
 	  fi; \
 	fi
 
-# Reflow the notebooks' code to the width the site shows (tests/test_notebooks.py checks it).
+# Reflow the package's and the notebooks' code to the width the site shows (79 characters,
+# pyproject.toml); `make test` checks it.
 format: $(STAMP)
-	$(BIN)/ruff format --line-length 79 book
+	$(BIN)/ruff format $(FORMATTED)
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -r benchmarks/requirements.txt

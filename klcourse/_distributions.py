@@ -32,7 +32,11 @@ class Distribution:
 
 
 def as_distribution(
-    dist: DistributionLike, name: str, *, continuous: bool = False, univariate: bool = False
+    dist: DistributionLike,
+    name: str,
+    *,
+    continuous: bool = False,
+    univariate: bool = False,
 ) -> Distribution:
     """Wrap ``dist`` (torch or frozen scipy) as a :class:`Distribution`.
 
@@ -40,14 +44,18 @@ def as_distribution(
     or ``continuous`` is demanded and ``dist`` is not.
     """
     if isinstance(dist, torch.distributions.Distribution):
-        return _from_torch(dist, name, continuous=continuous, univariate=univariate)
+        return _from_torch(
+            dist, name, continuous=continuous, univariate=univariate
+        )
     if isinstance(dist, (scipy.stats.rv_continuous, scipy.stats.rv_discrete)):
         raise TypeError(
             f"{name} is an unfrozen scipy.stats distribution; freeze it with its parameters, "
             f"e.g. scipy.stats.{dist.name}(...)"
         )
     if _is_frozen_scipy(dist):
-        return _from_scipy(dist, name, continuous=continuous, univariate=univariate)
+        return _from_scipy(
+            dist, name, continuous=continuous, univariate=univariate
+        )
     raise TypeError(
         f"{name} must be a torch.distributions.Distribution or a frozen scipy.stats "
         f"distribution (e.g. scipy.stats.norm(0, 1)), got {type(dist).__name__}"
@@ -62,15 +70,23 @@ def _is_frozen_scipy(dist: Any) -> bool:
 
 
 def _from_torch(
-    dist: torch.distributions.Distribution, name: str, *, continuous: bool, univariate: bool
+    dist: torch.distributions.Distribution,
+    name: str,
+    *,
+    continuous: bool,
+    univariate: bool,
 ) -> Distribution:
-    if univariate and (dist.event_shape != torch.Size() or dist.batch_shape != torch.Size()):
+    if univariate and (
+        dist.event_shape != torch.Size() or dist.batch_shape != torch.Size()
+    ):
         raise TypeError(
             f"{name} must be a single univariate distribution, got batch_shape={tuple(dist.batch_shape)} "
             f"and event_shape={tuple(dist.event_shape)}"
         )
     if continuous and dist.support is not None and dist.support.is_discrete:
-        raise TypeError(f"{name} must be a continuous distribution, got the discrete {type(dist).__name__}")
+        raise TypeError(
+            f"{name} must be a continuous distribution, got the discrete {type(dist).__name__}"
+        )
 
     def log_prob(x: NDArray[np.float64]) -> NDArray[np.float64]:
         value = torch.as_tensor(x, dtype=torch.float64)
@@ -96,36 +112,59 @@ def _from_torch(
             mean, std = float(dist.mean), float(dist.stddev)
         except (NotImplementedError, TypeError, ValueError, RuntimeError):
             return None
-        return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
+        return (
+            (mean, std)
+            if math.isfinite(mean) and math.isfinite(std) and std > 0
+            else None
+        )
 
     def support_bounds() -> tuple[float, float]:
         """The interval holding the support (the real line when torch does not say)."""
         support = dist.support
         bounds = []
-        for name, default in (("lower_bound", -math.inf), ("upper_bound", math.inf)):
+        for name, default in (
+            ("lower_bound", -math.inf),
+            ("upper_bound", math.inf),
+        ):
             value = getattr(support, name, default)
-            bounds.append(float(value) if torch.as_tensor(value).numel() == 1 else default)
+            bounds.append(
+                float(value)
+                if torch.as_tensor(value).numel() == 1
+                else default
+            )
         return bounds[0], bounds[1]
 
     return Distribution(log_prob, sample, location_scale, support_bounds)
 
 
-def _from_scipy(dist: Any, name: str, *, continuous: bool, univariate: bool) -> Distribution:
+def _from_scipy(
+    dist: Any, name: str, *, continuous: bool, univariate: bool
+) -> Distribution:
     is_continuous = hasattr(dist, "logpdf")
     if continuous and not is_continuous:
-        raise TypeError(f"{name} must be a continuous distribution, got a discrete scipy.stats distribution")
+        raise TypeError(
+            f"{name} must be a continuous distribution, got a discrete scipy.stats distribution"
+        )
     dimension = getattr(dist, "dim", 1)
     if univariate and dimension != 1:
-        raise TypeError(f"{name} must be univariate, got a {dimension}-dimensional scipy.stats distribution")
+        raise TypeError(
+            f"{name} must be univariate, got a {dimension}-dimensional scipy.stats distribution"
+        )
     density = dist.logpdf if is_continuous else dist.logpmf
 
     def log_prob(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        with np.errstate(over="ignore", under="ignore"):  # far tails: -inf is the right answer
+        with np.errstate(
+            over="ignore", under="ignore"
+        ):  # far tails: -inf is the right answer
             values = density(x)
-        return np.asarray(values, dtype=np.float64).reshape(x.shape[: x.ndim - (dimension > 1)])
+        return np.asarray(values, dtype=np.float64).reshape(
+            x.shape[: x.ndim - (dimension > 1)]
+        )
 
     def sample(n: int, rng: np.random.Generator) -> NDArray[np.float64]:
-        draws = np.asarray(dist.rvs(size=n, random_state=rng), dtype=np.float64)
+        draws = np.asarray(
+            dist.rvs(size=n, random_state=rng), dtype=np.float64
+        )
         return draws.reshape((n,) + ((dimension,) if dimension > 1 else ()))
 
     def location_scale() -> tuple[float, float] | None:
@@ -133,7 +172,11 @@ def _from_scipy(dist: Any, name: str, *, continuous: bool, univariate: bool) -> 
             mean, std = float(dist.mean()), float(dist.std())
         except (AttributeError, TypeError, ValueError):
             return None
-        return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
+        return (
+            (mean, std)
+            if math.isfinite(mean) and math.isfinite(std) and std > 0
+            else None
+        )
 
     def support_bounds() -> tuple[float, float]:
         if dimension != 1 or not hasattr(dist, "support"):

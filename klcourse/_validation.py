@@ -19,11 +19,15 @@ SUM_TOLERANCE = 1e-9
 def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     """Return ``value`` as a float64 array, refusing non-numeric input."""
     if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a numeric array, got {type(value).__name__}"
+        )
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}") from error
+        raise TypeError(
+            f"{name} must be a numeric array, got {type(value).__name__}"
+        ) from error
     return array
 
 
@@ -31,7 +35,9 @@ def finite_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     """Return ``value`` as float64, refusing NaN and infinite entries."""
     array = as_float_array(value, name)
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, but it contains NaN or infinite values")
+        raise ValueError(
+            f"{name} must be finite, but it contains NaN or infinite values"
+        )
     return array
 
 
@@ -40,11 +46,15 @@ def positive_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     array = as_float_array(value, name)
     if not np.all(array > 0) or not np.all(np.isfinite(array)):
         bad = array[~((array > 0) & np.isfinite(array))].ravel()[0]
-        raise ValueError(f"{name} must be finite and strictly positive, got {bad!r}")
+        raise ValueError(
+            f"{name} must be finite and strictly positive, got {bad!r}"
+        )
     return array
 
 
-def probability_array(value: ArrayLike, name: str, axis: int) -> NDArray[np.float64]:
+def probability_array(
+    value: ArrayLike, name: str, axis: int
+) -> NDArray[np.float64]:
     """Return ``value`` as float64 probabilities along ``axis``.
 
     Refuses NaN, negative entries and vectors that do not sum to one (within
@@ -52,12 +62,16 @@ def probability_array(value: ArrayLike, name: str, axis: int) -> NDArray[np.floa
     """
     array = as_float_array(value, name)
     if array.ndim == 0:
-        raise ValueError(f"{name} must have at least one dimension (the outcomes), got a scalar")
+        raise ValueError(
+            f"{name} must have at least one dimension (the outcomes), got a scalar"
+        )
     normalised_axis(axis, array.ndim, name)
     if np.isnan(array).any():
         raise ValueError(f"{name} contains NaN")
     if (array < 0).any():
-        raise ValueError(f"{name} contains negative probabilities, e.g. {array[array < 0].ravel()[0]!r}")
+        raise ValueError(
+            f"{name} contains negative probabilities, e.g. {array[array < 0].ravel()[0]!r}"
+        )
     if np.isinf(array).any():
         raise ValueError(f"{name} contains infinite values")
     totals = array.sum(axis=axis)
@@ -75,7 +89,9 @@ def normalised_axis(axis: int, ndim: int, name: str) -> int:
     if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
         raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
     if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for {name} with {ndim} dimension(s)")
+        raise ValueError(
+            f"axis {axis} is out of range for {name} with {ndim} dimension(s)"
+        )
     return int(axis) % ndim
 
 
@@ -84,14 +100,21 @@ def log_base(base: float | None) -> float:
     if base is None:
         return 1.0
     if isinstance(base, bool) or not isinstance(base, numbers.Real):
-        raise TypeError(f"base must be a positive number or None, got {type(base).__name__}")
+        raise TypeError(
+            f"base must be a positive number or None, got {type(base).__name__}"
+        )
     if not (np.isfinite(base) and base > 0 and base != 1):
-        raise ValueError(f"base must be positive, finite and not 1, got {base!r}")
+        raise ValueError(
+            f"base must be positive, finite and not 1, got {base!r}"
+        )
     return float(np.log(base))
 
 
 def broadcast_pair(
-    p: NDArray[np.float64], q: NDArray[np.float64], names: tuple[str, str], axis: int
+    p: NDArray[np.float64],
+    q: NDArray[np.float64],
+    names: tuple[str, str],
+    axis: int,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Broadcast two probability arrays, demanding the same number of outcomes."""
     if p.shape[axis] != q.shape[axis]:
@@ -110,12 +133,16 @@ def broadcast_pair(
 def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as an int, refusing non-integers and values below ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be an integer, got {type(value).__name__}"
+        )
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
 
 
-def scalar_result(array: NDArray[np.float64]) -> NDArray[np.float64] | np.float64:
+def scalar_result(
+    array: NDArray[np.float64],
+) -> NDArray[np.float64] | np.float64:
     """Return a 0-d result as a NumPy scalar, anything else unchanged."""
     return array[()] if array.ndim == 0 else array

@@ -40,7 +40,9 @@ __all__ = [
 Float = NDArray[np.float64] | np.float64
 
 
-def kl_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None) -> Float:
+def kl_divergence(
+    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None
+) -> Float:
     r"""KL divergence between discrete distributions, :math:`\sum_x p(x) \log(p(x)/q(x))`.
 
     Parameters
@@ -75,10 +77,14 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | N
     p_arr = probability_array(p, "p", axis)
     q_arr = probability_array(q, "q", axis)
     p_arr, q_arr = broadcast_pair(p_arr, q_arr, ("p", "q"), axis)
-    return scalar_result(rel_entr(p_arr, q_arr).sum(axis=axis) / log_base(base))
+    return scalar_result(
+        rel_entr(p_arr, q_arr).sum(axis=axis) / log_base(base)
+    )
 
 
-def entropy(p: ArrayLike, *, axis: int = -1, base: float | None = None) -> Float:
+def entropy(
+    p: ArrayLike, *, axis: int = -1, base: float | None = None
+) -> Float:
     r"""Shannon entropy of a discrete distribution, :math:`-\sum_x p(x) \log p(x)`.
 
     Parameters
@@ -104,7 +110,9 @@ def entropy(p: ArrayLike, *, axis: int = -1, base: float | None = None) -> Float
     return scalar_result(entr(p_arr).sum(axis=axis) / log_base(base))
 
 
-def cross_entropy(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None) -> Float:
+def cross_entropy(
+    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None
+) -> Float:
     r"""Cross-entropy of ``q`` relative to ``p``, :math:`-\sum_x p(x) \log q(x)`.
 
     It equals ``entropy(p) + kl_divergence(p, q)``.
@@ -134,16 +142,22 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | N
     return scalar_result(-xlogy(p_arr, q_arr).sum(axis=axis) / log_base(base))
 
 
-def kl_gaussian(mean_p: ArrayLike, std_p: ArrayLike, mean_q: ArrayLike, std_q: ArrayLike) -> Float:
-    r"""Closed-form KL between univariate Normals, :math:`\mathrm{KL}(\mathcal N(\mu_p,\sigma_p^2) \| \mathcal N(\mu_q,\sigma_q^2))`.
+def kl_gaussian(
+    mean_p: ArrayLike, std_p: ArrayLike, mean_q: ArrayLike, std_q: ArrayLike
+) -> Float:
+    r"""Closed-form KL between two univariate Normal distributions.
 
-    .. math:: \log\frac{\sigma_q}{\sigma_p} + \frac{\sigma_p^2 + (\mu_p-\mu_q)^2}{2\sigma_q^2} - \frac12
+    For :math:`P = \mathcal N(\mu_p, \sigma_p^2)` and
+    :math:`Q = \mathcal N(\mu_q, \sigma_q^2)`,
 
-    It is evaluated as :math:`x - \log(1 + x) + \tfrac12 x^2 + \tfrac12 z^2` with
-    :math:`x = (\sigma_p - \sigma_q)/\sigma_q` and :math:`z = (\mu_p - \mu_q)/\sigma_q`:
-    every term is non-negative, equal arguments give exactly 0, and nearby
-    arguments keep their relative precision (no cancellation between a logarithm
-    and a ratio of variances).
+    .. math:: \mathrm{KL}(P \,\|\, Q) = \log\frac{\sigma_q}{\sigma_p}
+       + \frac{\sigma_p^2 + (\mu_p-\mu_q)^2}{2\sigma_q^2} - \frac12
+
+    It is evaluated as :math:`x - \log(1 + x) + \tfrac12 x^2 + \tfrac12 z^2`
+    with :math:`x = (\sigma_p - \sigma_q)/\sigma_q` and
+    :math:`z = (\mu_p - \mu_q)/\sigma_q`: every term is non-negative, equal
+    arguments give exactly 0, and nearby arguments keep their relative
+    precision (no cancellation between a logarithm and a ratio of variances).
 
     Parameters
     ----------
@@ -161,21 +175,26 @@ def kl_gaussian(mean_p: ArrayLike, std_p: ArrayLike, mean_q: ArrayLike, std_q: A
     >>> float(kl_gaussian(0.0, 1.0, 1.0, 1.0))
     0.5
     """
+    names = ("mean_p", "std_p", "mean_q", "std_q")
     arrays = [finite_array(mean_p, "mean_p"), positive_array(std_p, "std_p")]
     arrays += [finite_array(mean_q, "mean_q"), positive_array(std_q, "std_q")]
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError as error:
-        shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(("mean_p", "std_p", "mean_q", "std_q"), arrays))
-        raise ValueError(f"the arguments do not broadcast: {shapes}") from error
+        shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrays))
+        message = f"the arguments do not broadcast: {shapes}"
+        raise ValueError(message) from error
+    # torch's vectorised, multi-threaded float64 kernels; no copies are made.
     mp, sp, mq, sq = (torch.from_numpy(a) for a in arrays)
-    # torch's vectorised, multi-threaded float64 kernels; the arrays are shared, not copied.
-    x = (sp - sq) / sq  # sigma_p / sigma_q - 1, without rounding the ratio first
+    x = (sp - sq) / sq  # sigma_p / sigma_q - 1, without rounding the ratio
     z = (mp - mq) / sq
-    return scalar_result(((x - torch.log1p(x)) + 0.5 * (x * x + z * z)).numpy())
+    kl = (x - torch.log1p(x)) + 0.5 * (x * x + z * z)
+    return scalar_result(kl.numpy())
 
 
-def kl_mvn(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayLike) -> Float:
+def kl_mvn(
+    mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayLike
+) -> Float:
     r"""Closed-form KL between multivariate Normals, batched over leading axes.
 
     .. math:: \tfrac12\left[\operatorname{tr}(\Sigma_q^{-1}(\Sigma_p-\Sigma_q)) + (\mu_q-\mu_p)^\top\Sigma_q^{-1}(\mu_q-\mu_p) + \log\frac{\det\Sigma_q}{\det\Sigma_p}\right]
@@ -212,14 +231,20 @@ def kl_mvn(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayL
     mp = finite_array(mean_p, "mean_p")
     mq = finite_array(mean_q, "mean_q")
     if mp.ndim == 0 or mq.ndim == 0:
-        raise ValueError("mean_p and mean_q must have shape (..., d), got a scalar")
+        raise ValueError(
+            "mean_p and mean_q must have shape (..., d), got a scalar"
+        )
     d = mp.shape[-1]
     if mq.shape[-1] != d:
-        raise ValueError(f"mean_p has dimension {d} but mean_q has dimension {mq.shape[-1]}")
+        raise ValueError(
+            f"mean_p has dimension {d} but mean_q has dimension {mq.shape[-1]}"
+        )
     chol_p = _cholesky(cov_p, "cov_p", d)
     chol_q = _cholesky(cov_q, "cov_q", d)
     try:
-        shape = np.broadcast_shapes(mp.shape[:-1], mq.shape[:-1], chol_p.shape[:-2], chol_q.shape[:-2])
+        shape = np.broadcast_shapes(
+            mp.shape[:-1], mq.shape[:-1], chol_p.shape[:-2], chol_q.shape[:-2]
+        )
     except ValueError as error:
         raise ValueError(
             "the batch shapes of mean_p, cov_p, mean_q and cov_q do not broadcast: "
@@ -229,7 +254,10 @@ def kl_mvn(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayL
     # log det Sq - log det Sp = -2 sum log(1 + E_ii)  (E is lower triangular).
     # E and z = Lq^-1 (mu_q - mu_p) come from one batched solve against Lq.
     rhs = np.concatenate(
-        [np.broadcast_to(chol_p - chol_q, shape + (d, d)), np.broadcast_to(mq - mp, shape + (d,))[..., None]],
+        [
+            np.broadcast_to(chol_p - chol_q, shape + (d, d)),
+            np.broadcast_to(mq - mp, shape + (d,))[..., None],
+        ],
         axis=-1,
     )
     solution = np.linalg.solve(np.broadcast_to(chol_q, shape + (d, d)), rhs)
@@ -237,7 +265,9 @@ def kl_mvn(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayL
     e_diag = np.diagonal(e, axis1=-2, axis2=-1)
     # Each of the three terms is non-negative: x - log(1 + x) >= 0 for x > -1.
     return scalar_result(
-        (e_diag - np.log1p(e_diag)).sum(-1) + 0.5 * (e**2).sum(axis=(-2, -1)) + 0.5 * (z**2).sum(-1)
+        (e_diag - np.log1p(e_diag)).sum(-1)
+        + 0.5 * (e**2).sum(axis=(-2, -1))
+        + 0.5 * (z**2).sum(-1)
     )
 
 
@@ -245,16 +275,24 @@ def _cholesky(cov: ArrayLike, name: str, d: int) -> NDArray[np.float64]:
     """Lower Cholesky factors of ``cov``, or a ValueError naming it."""
     matrix = finite_array(cov, name)
     if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
-        raise ValueError(f"{name} must have shape (..., d, d), got {matrix.shape}")
+        raise ValueError(
+            f"{name} must have shape (..., d, d), got {matrix.shape}"
+        )
     if matrix.shape[-1] != d:
-        raise ValueError(f"{name} is {matrix.shape[-1]}x{matrix.shape[-1]} but the means have dimension {d}")
+        raise ValueError(
+            f"{name} is {matrix.shape[-1]}x{matrix.shape[-1]} but the means have dimension {d}"
+        )
     scale = np.abs(matrix).max(axis=(-2, -1), keepdims=True)
-    if not np.all(np.abs(matrix - np.swapaxes(matrix, -1, -2)) <= 1e-10 * scale):
+    if not np.all(
+        np.abs(matrix - np.swapaxes(matrix, -1, -2)) <= 1e-10 * scale
+    ):
         raise ValueError(f"{name} must be symmetric")
     try:
         return np.linalg.cholesky(matrix).astype(np.float64, copy=False)
     except np.linalg.LinAlgError as error:
-        raise ValueError(f"{name} must be positive definite (its Cholesky factorisation failed)") from error
+        raise ValueError(
+            f"{name} must be positive definite (its Cholesky factorisation failed)"
+        ) from error
 
 
 def kl_quadrature(
@@ -302,7 +340,9 @@ def kl_quadrature(
     q_dist = as_distribution(q, "q", continuous=True, univariate=True)
     lo, hi = float(lower), float(upper)
     if math.isnan(lo) or math.isnan(hi) or not lo < hi:
-        raise ValueError(f"lower must be smaller than upper, got lower={lower!r}, upper={upper!r}")
+        raise ValueError(
+            f"lower must be smaller than upper, got lower={lower!r}, upper={upper!r}"
+        )
     # Outside the support of p the integrand is 0: integrate over the support only,
     # so that its edges are ends of the range rather than kinks inside it.
     support_lo, support_hi = p_dist.support_bounds()
@@ -328,17 +368,23 @@ def kl_quadrature(
 
     pieces = np.array(_pieces(lo, hi, p_dist.location_scale()))
     # Tanh-sinh quadrature integrates every piece at once with vectorised densities.
-    result = scipy.integrate.tanhsinh(integrand, pieces[:, 0], pieces[:, 1], atol=epsabs, rtol=epsrel)
+    result = scipy.integrate.tanhsinh(
+        integrand, pieces[:, 0], pieces[:, 1], atol=epsabs, rtol=epsrel
+    )
     values = np.array(result.integral, dtype=np.float64, ndmin=1)
     # It may not converge on a piece where the integrand jumps (e.g. the edge of a
     # uniform density); adaptive Gauss-Kronrod handles such pieces.
     for i in np.flatnonzero(~np.atleast_1d(result.success)):
         scalar = lambda x: float(integrand(np.array([x]))[0])  # noqa: E731
-        values[i] = scipy.integrate.quad(scalar, *pieces[i], epsabs=epsabs, epsrel=epsrel, limit=200)[0]
+        values[i] = scipy.integrate.quad(
+            scalar, *pieces[i], epsabs=epsabs, epsrel=epsrel, limit=200
+        )[0]
     return math.inf if q_misses_p else float(values.sum())
 
 
-def _pieces(lo: float, hi: float, location_scale: tuple[float, float] | None) -> list[tuple[float, float]]:
+def _pieces(
+    lo: float, hi: float, location_scale: tuple[float, float] | None
+) -> list[tuple[float, float]]:
     """Split ``[lo, hi]`` at ``mean ± k·std`` of p so that quad sees where p lives."""
     if location_scale is None or (math.isfinite(lo) and math.isfinite(hi)):
         return [(lo, hi)]

@@ -46,7 +46,10 @@ _STYLE: dict[str, Any] = {
     "legend.frameon": False,
     "lines.linewidth": 2.0,
     "axes.prop_cycle": cycler.cycler(
-        color=[COLORS[key] for key in ("p", "q", "forward", "reverse", "accent", "neutral")]
+        color=[
+            COLORS[key]
+            for key in ("p", "q", "forward", "reverse", "accent", "neutral")
+        ]
     ),
     # An opaque white figure stays legible on the site's dark theme as well.
     "figure.facecolor": "white",
@@ -103,30 +106,37 @@ def plot_density(
     >>> import matplotlib.pyplot as plt
     >>> from scipy import stats
     >>> fig, ax = plt.subplots()
-    >>> line = plot_density(ax, stats.norm(0, 1), np.linspace(-3, 3, 7), label="N(0, 1)")
+    >>> x = np.linspace(-3, 3, 7)
+    >>> line = plot_density(ax, stats.norm(0, 1), x, label="N(0, 1)")
     >>> round(float(line.get_ydata()[3]), 4)
     0.3989
     >>> plt.close(fig)
     """
     grid = np.asarray(x, dtype=np.float64)
-    density = np.exp(as_distribution(dist, "dist", univariate=True).log_prob(grid))
+    density = np.exp(
+        as_distribution(dist, "dist", univariate=True).log_prob(grid)
+    )
     (line,) = ax.plot(grid, density, label=label, color=color, **line_options)
     if fill:
-        ax.fill_between(grid, density, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.fill_between(
+            grid, density, color=line.get_color(), alpha=0.2, linewidth=0
+        )
     return line
 
 
 # matplotlib's JavaScript player draws its buttons with Font Awesome 4 icons from a CDN.
-_ICON_FONT_LINK = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*')
-_BUTTON_ICONS = {
+_ICON_FONT_LINK = re.compile(
+    r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*'
+)
+_BUTTON_ICONS = {  # symbols from common fonts (DejaVu, Liberation, system UI)
     "fa-minus": "\u2212",  # slower
-    "fa-fast-backward": "\u23ee",
-    "fa-step-backward": "\u23f4",
+    "fa-fast-backward": "|\u25c0",  # first frame
+    "fa-step-backward": "\u25c1",  # previous frame
     "fa-play fa-flip-horizontal": "\u25c0",  # play backwards
-    "fa-pause": "\u23f8",
+    "fa-pause": "\u275a\u275a",
     "fa-play": "\u25b6",
-    "fa-step-forward": "\u23f5",
-    "fa-fast-forward": "\u23ed",
+    "fa-step-forward": "\u25b7",  # next frame
+    "fa-fast-forward": "\u25b6|",  # last frame
     "fa-plus": "+",  # faster
 }
 
@@ -157,18 +167,30 @@ def animation_html(animation: Animation, *, default_mode: str = "once") -> str:
     >>> from matplotlib.animation import FuncAnimation
     >>> fig, ax = plt.subplots()
     >>> (line,) = ax.plot([0, 1], [0, 1])
-    >>> html = animation_html(FuncAnimation(fig, lambda i: line.set_ydata([0, i]), frames=3))
+    >>> frames = FuncAnimation(fig, lambda i: line.set_ydata([0, i]), frames=3)
+    >>> html = animation_html(frames)
     >>> plt.close(fig)
     >>> "font-awesome" in html, html.count("<img"), "\u25b6" in html
     (False, 1, True)
     """
     if not isinstance(animation, Animation):
-        raise TypeError(f"animation must be a matplotlib Animation, got {type(animation).__name__}")
+        raise TypeError(
+            f"animation must be a matplotlib Animation, got {type(animation).__name__}"
+        )
     if default_mode not in ("once", "loop", "reflect"):
-        raise ValueError(f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}")
-    html = _ICON_FONT_LINK.sub("", animation.to_jshtml(default_mode=default_mode))
+        raise ValueError(
+            f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}"
+        )
+    html = _ICON_FONT_LINK.sub(
+        "", animation.to_jshtml(default_mode=default_mode)
+    )
     for icon, symbol in _BUTTON_ICONS.items():
-        html = html.replace(f'<i class="fa {icon}"></i>', f'<span aria-hidden="true">{symbol}</span>')
+        html = html.replace(
+            f'<i class="fa {icon}"></i>',
+            f'<span aria-hidden="true">{symbol}</span>',
+        )
     if "font-awesome" in html or 'class="fa ' in html:
-        raise RuntimeError("matplotlib's animation player changed: update klcourse.plotting._BUTTON_ICONS")
+        raise RuntimeError(
+            "matplotlib's animation player changed: update klcourse.plotting._BUTTON_ICONS"
+        )
     return html

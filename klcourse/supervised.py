@@ -67,7 +67,9 @@ class ClassificationData:
     proba: NDArray[np.float64]
 
 
-def class_probabilities(X: ArrayLike, *, sharpness: float = 1.5) -> NDArray[np.float64]:
+def class_probabilities(
+    X: ArrayLike, *, sharpness: float = 1.5
+) -> NDArray[np.float64]:
     r"""The true p(y|x) of :func:`make_classification_task`.
 
     A softmax of :math:`-\text{sharpness} \cdot \|x - c_k\|^2 / 2` over the three
@@ -86,7 +88,9 @@ def class_probabilities(X: ArrayLike, *, sharpness: float = 1.5) -> NDArray[np.f
     return torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
 
 
-def make_classification_task(n: int, *, sharpness: float = 1.5, seed: int | None = None) -> ClassificationData:
+def make_classification_task(
+    n: int, *, sharpness: float = 1.5, seed: int | None = None
+) -> ClassificationData:
     """Draw n points uniformly from [-3, 3]^2 and a label for each from the true p(y|x).
 
     Parameters
@@ -113,7 +117,11 @@ def make_classification_task(n: int, *, sharpness: float = 1.5, seed: int | None
     X = rng.uniform(-3, 3, size=(n, 2))
     proba = class_probabilities(X, sharpness=sharpness)
     # Inverse-CDF sampling of one label per row.
-    y = (rng.random((n, 1)) > np.cumsum(proba, axis=1)).sum(axis=1).clip(max=proba.shape[1] - 1)
+    y = (
+        (rng.random((n, 1)) > np.cumsum(proba, axis=1))
+        .sum(axis=1)
+        .clip(max=proba.shape[1] - 1)
+    )
     return ClassificationData(X, y.astype(np.int64), proba)
 
 
@@ -178,13 +186,18 @@ def noise_distribution(x: ArrayLike, noise: str) -> D.Distribution:
     if noise == "gaussian":
         return D.Normal(loc, torch.full_like(loc, 0.3))
     if noise == "laplace":
-        return D.Laplace(loc, torch.full_like(loc, 0.3 / math.sqrt(2)))  # standard deviation 0.3
+        # scale 0.3 / sqrt(2): standard deviation 0.3
+        return D.Laplace(loc, torch.full_like(loc, 0.3 / math.sqrt(2)))
     if noise == "student_t":
-        return D.StudentT(torch.full_like(loc, 1.5), loc, torch.full_like(loc, 0.2))  # heavy tails
+        # heavy tails: 1.5 degrees of freedom
+        df = torch.full_like(loc, 1.5)
+        return D.StudentT(df, loc, torch.full_like(loc, 0.2))
     return D.Normal(loc, torch.from_numpy(true_noise_scale(values)))
 
 
-def make_regression_task(n: int, *, noise: str = "gaussian", seed: int | None = None) -> RegressionData:
+def make_regression_task(
+    n: int, *, noise: str = "gaussian", seed: int | None = None
+) -> RegressionData:
     """Draw n inputs uniformly from [-3, 3] and a target for each from the true p(y|x).
 
     The regression function is :func:`true_function`. Noise models:
@@ -240,24 +253,41 @@ class _Network:
         self.progress = progress
 
     def _check_params(self) -> None:
-        if isinstance(self.hidden, int) or not all(isinstance(h, int) and h > 0 for h in self.hidden):
-            raise ValueError(f"hidden must be a sequence of positive layer widths, got {self.hidden!r}")
+        if isinstance(self.hidden, int) or not all(
+            isinstance(h, int) and h > 0 for h in self.hidden
+        ):
+            raise ValueError(
+                f"hidden must be a sequence of positive layer widths, got {self.hidden!r}"
+            )
         positive_int(self.epochs, "epochs")
         positive_int(self.batch_size, "batch_size")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+        if not (
+            isinstance(self.lr, (int, float))
+            and math.isfinite(self.lr)
+            and self.lr > 0
+        ):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a non-negative number, got {self.weight_decay!r}")
+        if not (
+            isinstance(self.weight_decay, (int, float))
+            and self.weight_decay >= 0
+        ):
+            raise ValueError(
+                f"weight_decay must be a non-negative number, got {self.weight_decay!r}"
+            )
 
     def _build(self, n_inputs: int) -> nn.Sequential:
         widths = [n_inputs, *self.hidden]
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(a, b, dtype=torch.float64), nn.Tanh()]
-        layers.append(nn.Linear(widths[-1], self.n_outputs, dtype=torch.float64))
+        layers.append(
+            nn.Linear(widths[-1], self.n_outputs, dtype=torch.float64)
+        )
         return nn.Sequential(*layers)
 
-    def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def _loss(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         """The mean negative log-likelihood of the targets under the outputs."""
         raise NotImplementedError
 
@@ -269,16 +299,27 @@ class _Network:
         callback: Callable[[Any], None] | None,
     ) -> None:
         self._check_params()
-        seed = self.seed if self.seed is not None else int(torch.seed() % 2**62)
+        seed = (
+            self.seed if self.seed is not None else int(torch.seed() % 2**62)
+        )
         generator = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.network_ = self._build(X.shape[1])
-        optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimiser = torch.optim.Adam(
+            self.network_.parameters(),
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+        )
         self.history_: dict[str, list[float]] = {"train_loss": []}
         if eval_set is not None:
             self.history_["val_loss"] = []
-        for _ in tqdm(range(self.epochs), desc=type(self).__name__, disable=not self.progress, unit="epoch"):
+        for _ in tqdm(
+            range(self.epochs),
+            desc=type(self).__name__,
+            disable=not self.progress,
+            unit="epoch",
+        ):
             self.network_.train()
             order = torch.randperm(len(X), generator=generator)
             total = 0.0
@@ -315,7 +356,12 @@ class _Network:
         evaluation = None
         if eval_set is not None:
             x_val = _inputs(eval_set[0], self.n_features_in_)
-            evaluation = (x_val, self._targets(eval_set[1], len(x_val), f"eval_set {self._target_word}"))
+            evaluation = (
+                x_val,
+                self._targets(
+                    eval_set[1], len(x_val), f"eval_set {self._target_word}"
+                ),
+            )
         self._train(x, targets, evaluation, callback)
         return targets
 
@@ -325,7 +371,9 @@ class _Network:
 
     def _outputs(self, X: ArrayLike) -> torch.Tensor:
         if not hasattr(self, "network_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X, y) first"
+            )
         x = _inputs(X, self.n_features_in_)
         with torch.no_grad():
             return self.network_(x)
@@ -334,9 +382,13 @@ class _Network:
 def _inputs(X: ArrayLike, n_features: int | None = None) -> torch.Tensor:
     x = finite_array(X, "X")
     if x.ndim != 2:
-        raise ValueError(f"X must have shape (n_samples, n_features), got {x.shape}")
+        raise ValueError(
+            f"X must have shape (n_samples, n_features), got {x.shape}"
+        )
     if n_features is not None and x.shape[1] != n_features:
-        raise ValueError(f"X has {x.shape[1]} features, but the model was fitted with {n_features}")
+        raise ValueError(
+            f"X has {x.shape[1]} features, but the model was fitted with {n_features}"
+        )
     return torch.from_numpy(np.ascontiguousarray(x))
 
 
@@ -368,7 +420,8 @@ class Classifier(_Network):
     Examples
     --------
     >>> data = make_classification_task(400, seed=0)
-    >>> model = Classifier((16,), epochs=5, seed=0, progress=False).fit(data.X, data.y)
+    >>> model = Classifier((16,), epochs=5, seed=0, progress=False)
+    >>> model = model.fit(data.X, data.y)
     >>> model.predict_proba(data.X[:2]).shape
     (2, 3)
     """
@@ -386,7 +439,13 @@ class Classifier(_Network):
         progress: bool = True,
     ) -> None:
         super().__init__(
-            hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed, progress=progress
+            hidden,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            seed=seed,
+            progress=progress,
         )
         self.n_classes = n_classes
 
@@ -413,32 +472,52 @@ class Classifier(_Network):
     def _targets(self, y: ArrayLike, n: int, name: str = "y") -> torch.Tensor:
         labels = finite_array(y, name)
         if labels.shape[0] != n:
-            raise ValueError(f"{name} has {labels.shape[0]} rows but X has {n}")
+            raise ValueError(
+                f"{name} has {labels.shape[0]} rows but X has {n}"
+            )
         if labels.ndim == 2:  # soft labels: one probability vector per row
-            if np.any(labels < 0) or not np.allclose(labels.sum(1), 1.0, atol=1e-9):
-                raise ValueError(f"{name} given as probabilities must be non-negative rows summing to 1")
+            if np.any(labels < 0) or not np.allclose(
+                labels.sum(1), 1.0, atol=1e-9
+            ):
+                raise ValueError(
+                    f"{name} given as probabilities must be non-negative rows summing to 1"
+                )
             self._set_classes(labels.shape[1])
             if labels.shape[1] != self.n_classes_:
-                raise ValueError(f"{name} has {labels.shape[1]} columns, expected {self.n_classes_} classes")
+                raise ValueError(
+                    f"{name} has {labels.shape[1]} columns, expected {self.n_classes_} classes"
+                )
             return torch.from_numpy(labels)
-        if labels.ndim != 1 or np.any(labels != np.round(labels)) or np.any(labels < 0):
-            raise ValueError(f"{name} must hold non-negative integer class labels, shape (n,)")
+        if (
+            labels.ndim != 1
+            or np.any(labels != np.round(labels))
+            or np.any(labels < 0)
+        ):
+            raise ValueError(
+                f"{name} must hold non-negative integer class labels, shape (n,)"
+            )
         self._set_classes(int(labels.max()) + 1)
         if labels.max() >= self.n_classes_:
-            raise ValueError(f"{name} has label {int(labels.max())}, out of range for {self.n_classes_} classes")
+            raise ValueError(
+                f"{name} has label {int(labels.max())}, out of range for {self.n_classes_} classes"
+            )
         return torch.from_numpy(labels.astype(np.int64))
 
     def _set_classes(self, inferred: int) -> None:
         if not hasattr(self, "n_classes_"):
             if self.n_classes is not None:
                 positive_int(self.n_classes, "n_classes", minimum=2)
-            self.n_classes_ = self.n_classes if self.n_classes is not None else inferred
+            self.n_classes_ = (
+                self.n_classes if self.n_classes is not None else inferred
+            )
 
     @property
     def n_outputs(self) -> int:  # type: ignore[override]
         return self.n_classes_
 
-    def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def _loss(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         # -log q(y|x) averaged over the batch (soft targets: -sum_y t(y) log q(y|x)).
         return nn.functional.cross_entropy(outputs, targets)
 
@@ -483,7 +562,8 @@ class Regressor(_Network):
     Examples
     --------
     >>> data = make_regression_task(200, seed=0)
-    >>> model = Regressor((16,), epochs=5, seed=0, progress=False).fit(data.X, data.y)
+    >>> model = Regressor((16,), epochs=5, seed=0, progress=False)
+    >>> model = model.fit(data.X, data.y)
     >>> model.predict(data.X[:3]).shape
     (3,)
     """
@@ -502,7 +582,13 @@ class Regressor(_Network):
         progress: bool = True,
     ) -> None:
         super().__init__(
-            hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed, progress=progress
+            hidden,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            seed=seed,
+            progress=progress,
         )
         self.likelihood = likelihood
         self.scale = scale
@@ -521,9 +607,17 @@ class Regressor(_Network):
     ) -> Regressor:
         """Train on inputs ``X`` (n, d) and finite targets ``y`` (n,)."""
         if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        if not (isinstance(self.scale, (int, float)) and math.isfinite(self.scale) and self.scale > 0):
-            raise ValueError(f"scale must be a positive number, got {self.scale!r}")
+            raise ValueError(
+                f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}"
+            )
+        if not (
+            isinstance(self.scale, (int, float))
+            and math.isfinite(self.scale)
+            and self.scale > 0
+        ):
+            raise ValueError(
+                f"scale must be a positive number, got {self.scale!r}"
+            )
         targets = self._fit_data(X, y, eval_set, callback)
         residuals = targets - self._outputs(X)[:, 0]
         if self.likelihood == "gaussian":
@@ -537,16 +631,26 @@ class Regressor(_Network):
         if self.likelihood == "heteroscedastic":
             return D.Normal(loc, nn.functional.softplus(outputs[:, 1]) + 1e-6)
         scale = torch.full_like(loc, getattr(self, "scale_", self.scale))
-        return D.Laplace(loc, scale) if self.likelihood == "laplace" else D.Normal(loc, scale)
+        return (
+            D.Laplace(loc, scale)
+            if self.likelihood == "laplace"
+            else D.Normal(loc, scale)
+        )
 
-    def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        # -log q(y|x) averaged over the batch; fixed scales use self.scale during training.
+    def _loss(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        # -log q(y|x) averaged over the batch; a fixed scale is self.scale
+        # while training (scale_ is estimated afterwards).
         loc = outputs[:, 0]
         if self.likelihood == "heteroscedastic":
             scale = nn.functional.softplus(outputs[:, 1]) + 1e-6
             return -D.Normal(loc, scale).log_prob(targets).mean()
         fixed = torch.full_like(loc, self.scale)
-        noise = D.Laplace(loc, fixed) if self.likelihood == "laplace" else D.Normal(loc, fixed)
+        if self.likelihood == "laplace":
+            noise: D.Distribution = D.Laplace(loc, fixed)
+        else:
+            noise = D.Normal(loc, fixed)
         return -noise.log_prob(targets).mean()
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
@@ -556,7 +660,6 @@ class Regressor(_Network):
     def predict_dist(self, X: ArrayLike) -> D.Distribution:
         """The predictive distribution q(y|x), a torch distribution with batch shape (n,)."""
         return self._distribution(self._outputs(X))
-
 
     def _targets(self, y: ArrayLike, n: int, name: str = "y") -> torch.Tensor:
         return _regression_targets(y, n, name)

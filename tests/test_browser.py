@@ -154,6 +154,9 @@ INSPECT_PAGE = """
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
     copyButtons: main.querySelectorAll('button.copybtn').length,
+    wideCode: Array.from(main.querySelectorAll('div.highlight pre'))
+      .filter(pre => !pre.closest('.cell_output, .output') && pre.scrollWidth > pre.clientWidth + 1)
+      .map(pre => pre.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '')),
     codeCells: main.querySelectorAll('.cell_input .highlight').length,
     equationRefs: Array.from(main.querySelectorAll('a[href*="#equation-"]')).map(a => a.textContent.trim()),
     solutions: main.querySelectorAll('.solution.dropdown').length,
@@ -261,6 +264,13 @@ def test_mathjax_typeset_every_equation(reports: dict[str, PageReport], page: st
     assert facts["mathErrors"] == 0, f"{page}: MathJax reported {facts['mathErrors']} TeX errors"
     for raw in ("$$", "\\begin", "\\end{", "\\(", "\\["):
         assert raw not in facts["proseText"], f"{page}: raw {raw!r} left in the visible text"
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_code_fits_without_scrolling_sideways(reports: dict[str, PageReport], page: str) -> None:
+    """At a laptop's 1280 pixels, no code block hides the end of its lines behind a scroll bar."""
+    wide = reports[page].facts["wideCode"]
+    assert not wide, f"{page}: code blocks wider than the column; their longest lines: {wide}"
 
 
 def test_chapters_have_typeset_math(reports: dict[str, PageReport]) -> None:

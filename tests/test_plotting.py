@@ -60,7 +60,7 @@ def test_animation_html_is_self_contained() -> None:
     html = animation_html(_animation(4), default_mode="loop")
     assert not re.search(r'(src|href)="https?://', html), "the player must not load anything from the network"
     assert html.count("data:image/png;base64") == 4, "one embedded frame per animation frame"
-    assert 'class="fa' not in html and "\u23f8" in html, "icon-font buttons replaced by symbols"
+    assert 'class="fa' not in html and "\u275a\u275a" in html, "icon-font buttons replaced by symbols"
     checked = re.search(r'<input type="radio"[^>]*value="(\w+)"[^>]*checked', html)
     assert checked and checked.group(1) == "loop", "the requested mode is preselected"
 

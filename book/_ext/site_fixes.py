@@ -18,12 +18,19 @@ from sphinx.application import Sphinx
 
 
 def _drop_repeated_inline_scripts(
-    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict[str, Any],
+    doctree: Any,
 ) -> None:
     seen: set[str] = set()
     kept = []
     for script in context.get("script_files", []):
-        body = getattr(script, "attributes", {}).get("body") if not getattr(script, "filename", None) else None
+        inline = not getattr(script, "filename", None)
+        body = (
+            getattr(script, "attributes", {}).get("body") if inline else None
+        )
         if body is not None:
             if body in seen:
                 continue
@@ -36,5 +43,7 @@ def _drop_repeated_inline_scripts(
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("html-page-context", _drop_repeated_inline_scripts, priority=900)
+    app.connect(
+        "html-page-context", _drop_repeated_inline_scripts, priority=900
+    )
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -51,10 +51,16 @@ class Policy(nn.Module):
     which on one-hot observations is exactly a table of logits.
     """
 
-    def __init__(self, n_inputs: int, action_space: gym.Space, hidden: Sequence[int]) -> None:
+    def __init__(
+        self, n_inputs: int, action_space: gym.Space, hidden: Sequence[int]
+    ) -> None:
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = int(getattr(action_space, "n", 0)) if self.discrete else int(np.prod(action_space.shape or ()))
+        n_out = (
+            int(getattr(action_space, "n", 0))
+            if self.discrete
+            else int(np.prod(action_space.shape or ()))
+        )
         widths = [n_inputs, *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:]):
@@ -62,7 +68,9 @@ class Policy(nn.Module):
         layers.append(nn.Linear(widths[-1], n_out, dtype=torch.float32))
         self.body = nn.Sequential(*layers)
         if not self.discrete:
-            self.log_std = nn.Parameter(torch.full((n_out,), -0.5, dtype=torch.float32))
+            self.log_std = nn.Parameter(
+                torch.full((n_out,), -0.5, dtype=torch.float32)
+            )
 
     def forward(self, obs: torch.Tensor) -> D.Distribution:
         """The action distribution at a batch of encoded observations, shape (batch, n_inputs)."""
@@ -129,7 +137,9 @@ class MaxEntReinforce:
 
     Examples
     --------
-    >>> agent = MaxEntReinforce("CartPole-v1", alpha=0.01, batch_steps=200, num_envs=2, seed=0)
+    >>> agent = MaxEntReinforce(
+    ...     "CartPole-v1", alpha=0.01, batch_steps=200, num_envs=2, seed=0
+    ... )
     >>> history = agent.train(400, progress=False)
     >>> sorted(history[0])
     ['entropy', 'env_steps', 'mean_return', 'mean_soft_return', 'wall_time']
@@ -151,47 +161,100 @@ class MaxEntReinforce:
         seed: int | None = None,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not (math.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"alpha must be a non-negative number, got {alpha!r}")
+        if (
+            not isinstance(alpha, (int, float))
+            or isinstance(alpha, bool)
+            or not (math.isfinite(alpha) and alpha >= 0)
+        ):
+            raise ValueError(
+                f"alpha must be a non-negative number, got {alpha!r}"
+            )
         if not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
-        if not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+        if not isinstance(lr, (int, float)) or not (
+            math.isfinite(lr) and lr > 0
+        ):
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         if optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+            raise ValueError(
+                f"optimizer must be 'adam' or 'sgd', got {optimizer!r}"
+            )
         if baseline not in ("value", "mean", "none"):
-            raise ValueError(f"baseline must be 'value', 'mean' or 'none', got {baseline!r}")
-        for name, value in (("batch_steps", batch_steps), ("num_envs", num_envs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise ValueError(
+                f"baseline must be 'value', 'mean' or 'none', got {baseline!r}"
+            )
+        for name, value in (
+            ("batch_steps", batch_steps),
+            ("num_envs", num_envs),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < 1
+            ):
+                raise ValueError(
+                    f"{name} must be a positive integer, got {value!r}"
+                )
         if not (isinstance(env, (str, gym.Env)) or callable(env)):
-            raise TypeError(f"env must be an environment id, a gymnasium.Env or a function returning one, got {type(env).__name__}")
+            raise TypeError(
+                f"env must be an environment id, a gymnasium.Env or a function returning one, got {type(env).__name__}"
+            )
         self.env_spec = env if isinstance(env, str) else None
-        self.alpha, self.gamma, self.lr, self.hidden = float(alpha), float(gamma), float(lr), tuple(hidden)
-        self.batch_steps, self.num_envs, self.baseline = batch_steps, num_envs, baseline
+        self.alpha, self.gamma, self.lr, self.hidden = (
+            float(alpha),
+            float(gamma),
+            float(lr),
+            tuple(hidden),
+        )
+        self.batch_steps, self.num_envs, self.baseline = (
+            batch_steps,
+            num_envs,
+            baseline,
+        )
         self.normalize_advantages, self.seed = normalize_advantages, seed
         self.env_kwargs = dict(env_kwargs or {})
         # An instance is copied for every vector slot and for evaluation, so that they never share state.
-        self._env_factory = (lambda: copy.deepcopy(env)) if isinstance(env, gym.Env) else (None if isinstance(env, str) else env)
+        self._env_factory = (
+            (lambda: copy.deepcopy(env))
+            if isinstance(env, gym.Env)
+            else (None if isinstance(env, str) else env)
+        )
         probe = self._make_env()
-        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        self.observation_space, self.action_space = (
+            probe.observation_space,
+            probe.action_space,
+        )
         _check_spaces(self.observation_space, self.action_space)
         space = self.observation_space
-        self.n_inputs = int(space.n) if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape or ()))
+        self.n_inputs = (
+            int(space.n)
+            if isinstance(space, gym.spaces.Discrete)
+            else int(np.prod(space.shape or ()))
+        )
         if isinstance(self.action_space, gym.spaces.Discrete):
             self.log_prior = -math.log(int(self.action_space.n))
         else:
             self.log_prior = 0.0  # no prior density for continuous actions: differential entropy
-        self.generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**62))
+        self.generator = torch.Generator().manual_seed(
+            seed if seed is not None else int(torch.seed() % 2**62)
+        )
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=self.generator)))
+            torch.manual_seed(
+                int(torch.randint(2**62, (1,), generator=self.generator))
+            )
             self.policy = Policy(self.n_inputs, self.action_space, self.hidden)
             self.value = nn.Sequential(
-                nn.Linear(self.n_inputs, 64, dtype=torch.float32), nn.Tanh(), nn.Linear(64, 1, dtype=torch.float32)
+                nn.Linear(self.n_inputs, 64, dtype=torch.float32),
+                nn.Tanh(),
+                nn.Linear(64, 1, dtype=torch.float32),
             )
         self.optimizer = optimizer
         parameters = [*self.policy.parameters(), *self.value.parameters()]
-        self.optimiser = torch.optim.Adam(parameters, lr=self.lr) if optimizer == "adam" else torch.optim.SGD(parameters, lr=self.lr)
+        self.optimiser = (
+            torch.optim.Adam(parameters, lr=self.lr)
+            if optimizer == "adam"
+            else torch.optim.SGD(parameters, lr=self.lr)
+        )
         self.history: list[dict[str, float]] = []
         self._envs: gym.vector.VectorEnv | None = None
         self.env_steps = 0
@@ -208,39 +271,68 @@ class MaxEntReinforce:
         """Observations as network inputs: one-hot for Discrete, flattened for Box. Shape (batch, n_inputs)."""
         obs = np.asarray(obs)
         if isinstance(self.observation_space, gym.spaces.Discrete):
-            return np.eye(self.n_inputs, dtype=np.float32)[obs.astype(np.int64).reshape(-1)]
+            return np.eye(self.n_inputs, dtype=np.float32)[
+                obs.astype(np.int64).reshape(-1)
+            ]
         return obs.reshape(-1, self.n_inputs).astype(np.float32)
 
-    def _act(self, encoded: NDArray[np.float32], deterministic: bool = False) -> NDArray[Any]:
+    def _act(
+        self, encoded: NDArray[np.float32], deterministic: bool = False
+    ) -> NDArray[Any]:
         """Sample (or take the mode of) the policy's actions with the agent's own generator."""
         with torch.no_grad():
             dist = self.policy(torch.from_numpy(encoded))
             if isinstance(dist, D.Categorical):
                 if deterministic:
                     return dist.probs.argmax(-1).numpy()
-                return torch.multinomial(dist.probs, 1, generator=self.generator)[:, 0].numpy()
+                return torch.multinomial(
+                    dist.probs, 1, generator=self.generator
+                )[:, 0].numpy()
             mean, std = dist.base_dist.loc, dist.base_dist.scale
             if deterministic:
                 return mean.numpy()
-            return (mean + std * torch.randn(mean.shape, generator=self.generator, dtype=mean.dtype)).numpy()
+            return (
+                mean
+                + std
+                * torch.randn(
+                    mean.shape, generator=self.generator, dtype=mean.dtype
+                )
+            ).numpy()
 
     def _to_env(self, actions: NDArray[Any]) -> NDArray[Any]:
-        if isinstance(self.action_space, gym.spaces.Box):  # the sampled action is learned from; the env gets it clipped
-            return np.clip(actions, self.action_space.low, self.action_space.high).reshape((-1, *self.action_space.shape))
+        if isinstance(
+            self.action_space, gym.spaces.Box
+        ):  # the sampled action is learned from; the env gets it clipped
+            return np.clip(
+                actions, self.action_space.low, self.action_space.high
+            ).reshape((-1, *self.action_space.shape))
         return actions
 
     # --- training ------------------------------------------------------------------------
 
-    def train(self, total_steps: int, *, progress: bool = True) -> list[dict[str, float]]:
+    def train(
+        self, total_steps: int, *, progress: bool = True
+    ) -> list[dict[str, float]]:
         """Run updates until ``total_steps`` more environment steps have been taken.
 
         Returns the history (one dict per update: ``env_steps``, ``mean_return``,
         ``mean_soft_return``, ``entropy``, ``wall_time``).
         """
-        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+        if (
+            isinstance(total_steps, bool)
+            or not isinstance(total_steps, int)
+            or total_steps < 1
+        ):
+            raise ValueError(
+                f"total_steps must be a positive integer, got {total_steps!r}"
+            )
         target = self.env_steps + total_steps
-        with tqdm(total=total_steps, disable=not progress, unit="step", desc="MaxEntReinforce") as bar:
+        with tqdm(
+            total=total_steps,
+            disable=not progress,
+            unit="step",
+            desc="MaxEntReinforce",
+        ) as bar:
             while self.env_steps < target:
                 before = self.env_steps
                 episodes = self.collect()
@@ -251,7 +343,9 @@ class MaxEntReinforce:
 
     def _start_envs(self) -> gym.vector.VectorEnv:
         if self._envs is None:
-            self._envs = gym.vector.SyncVectorEnv([self._make_env for _ in range(self.num_envs)])
+            self._envs = gym.vector.SyncVectorEnv(
+                [self._make_env for _ in range(self.num_envs)]
+            )
             obs, _ = self._envs.reset(seed=self.seed)
             self._envs.action_space.seed(self.seed)
             self._obs = self.encode(obs)
@@ -273,9 +367,13 @@ class MaxEntReinforce:
         collected = 0  # steps in finished episodes
         while collected < needed:
             actions = self._act(self._obs)
-            next_obs, rewards, terminated, truncated, _ = envs.step(self._to_env(actions))
+            next_obs, rewards, terminated, truncated, _ = envs.step(
+                self._to_env(actions)
+            )
             for i, episode in enumerate(self._running):
-                if self._resetting[i]:  # this step only reset env i (autoreset): nothing to learn from it
+                if self._resetting[
+                    i
+                ]:  # this step only reset env i (autoreset): nothing to learn from it
                     continue
                 episode.obs.append(self._obs[i])
                 episode.actions.append(actions[i])
@@ -289,32 +387,41 @@ class MaxEntReinforce:
             self._obs = self.encode(next_obs)
         return finished
 
-    def soft_returns(self, episodes: Sequence[Episode]) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
-        """Log-probabilities (with gradient) and soft rewards-to-go of every step of ``episodes``.
+    def soft_returns(
+        self, episodes: Sequence[Episode]
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """Log-probabilities and soft rewards-to-go of every step.
 
-        Returns ``(log_probs, returns_per_episode, entropies)`` where ``log_probs`` and
-        ``entropies`` are flat over all steps, in episode order.
+        Returns ``(log_probs, returns_per_episode, entropies)``: ``log_probs``
+        (with gradient) and ``entropies`` are flat over all steps, in episode
+        order; ``returns_per_episode`` holds one tensor per episode.
         """
-        obs = torch.from_numpy(np.stack([o for e in episodes for o in e.obs]))
-        actions = torch.as_tensor(np.stack([a for e in episodes for a in e.actions]))
-        dist = self.policy(obs)
-        log_probs = dist.log_prob(actions)  # (steps,)
-        rewards = torch.tensor([r for e in episodes for r in e.rewards], dtype=torch.float32)
-        soft = rewards - self.alpha * (log_probs.detach() - self.log_prior)
+        obs = np.stack([o for e in episodes for o in e.obs])
+        actions = np.stack([a for e in episodes for a in e.actions])
+        rewards = [r for e in episodes for r in e.rewards]
+        dist = self.policy(torch.from_numpy(obs))
+        log_probs = dist.log_prob(torch.as_tensor(actions))  # (steps,)
+        # The soft reward r - alpha log(pi / U): the KL penalty, step by step.
+        kl_term = self.alpha * (log_probs.detach() - self.log_prior)
+        soft = torch.tensor(rewards, dtype=torch.float32) - kl_term
         returns, start = [], 0
         for episode in episodes:
+            steps = soft[start : start + len(episode.rewards)].tolist()
             g, out = 0.0, []
-            for reward in reversed(soft[start : start + len(episode.rewards)].tolist()):
+            for reward in reversed(steps):  # discounted sum, from the end
                 g = reward + self.gamma * g
                 out.append(g)
             returns.append(torch.tensor(out[::-1], dtype=torch.float32))
             start += len(episode.rewards)
         return log_probs, returns, dist.entropy()
 
-    def loss(self, episodes: Sequence[Episode]) -> tuple[torch.Tensor, dict[str, float]]:
-        """The surrogate loss whose gradient estimates -grad J_alpha (plus the value loss).
+    def loss(
+        self, episodes: Sequence[Episode]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """A surrogate loss whose gradient estimates -grad J_alpha.
 
-        Returns the loss and the history entry for ``episodes``.
+        The value network's loss is added when ``baseline="value"``. Returns
+        the loss and the history entry for ``episodes``.
         """
         log_probs, returns, entropy = self.soft_returns(episodes)
         g = torch.cat(returns)  # (steps,) soft reward-to-go
@@ -325,18 +432,24 @@ class MaxEntReinforce:
             value_loss = ((values - g) ** 2).mean()
         else:
             value_loss = torch.zeros(())
-            baseline = self._time_mean(returns) if self.baseline == "mean" else torch.zeros_like(g)
+            if self.baseline == "mean":
+                baseline = self._time_mean(returns)
+            else:
+                baseline = torch.zeros_like(g)
         advantages = g - baseline
         if self.normalize_advantages and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        # Sum over steps, mean over episodes: an unbiased estimate of -grad J_alpha.
+            spread = advantages.std() + 1e-8
+            advantages = (advantages - advantages.mean()) / spread
+        # Sum over steps, mean over episodes: an unbiased estimate of
+        # -grad J_alpha.
         policy_loss = -(log_probs * advantages).sum() / len(episodes)
+        start = getattr(self, "_start", time.perf_counter())
         stats = {
             "env_steps": float(self.env_steps),
             "mean_return": float(np.mean([sum(e.rewards) for e in episodes])),
             "mean_soft_return": float(np.mean([r[0].item() for r in returns])),
             "entropy": float(entropy.mean().detach()),
-            "wall_time": time.perf_counter() - getattr(self, "_start", time.perf_counter()),
+            "wall_time": time.perf_counter() - start,
         }
         return policy_loss + value_loss, stats
 
@@ -352,7 +465,9 @@ class MaxEntReinforce:
     def _time_mean(returns: list[torch.Tensor]) -> torch.Tensor:
         """Baseline b_t = mean over episodes of the return-to-go at time step t."""
         longest = max(len(r) for r in returns)
-        padded = torch.full((len(returns), longest), float("nan"), dtype=torch.float32)
+        padded = torch.full(
+            (len(returns), longest), float("nan"), dtype=torch.float32
+        )
         for i, r in enumerate(returns):
             padded[i, : len(r)] = r
         means = torch.nanmean(padded, dim=0)
@@ -360,17 +475,31 @@ class MaxEntReinforce:
 
     # --- evaluation and persistence ------------------------------------------------------
 
-    def evaluate(self, n_episodes: int = 20, *, deterministic: bool = False, seed: int | None = None) -> NDArray[np.float64]:
+    def evaluate(
+        self,
+        n_episodes: int = 20,
+        *,
+        deterministic: bool = False,
+        seed: int | None = None,
+    ) -> NDArray[np.float64]:
         """Returns (undiscounted, without entropy) of ``n_episodes`` fresh episodes."""
-        if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
-            raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}")
+        if (
+            isinstance(n_episodes, bool)
+            or not isinstance(n_episodes, int)
+            or n_episodes < 1
+        ):
+            raise ValueError(
+                f"n_episodes must be a positive integer, got {n_episodes!r}"
+            )
         env = self._make_env()
         results = []
         for k in range(n_episodes):
             obs, _ = env.reset(seed=None if seed is None else seed + k)
             total, done = 0.0, False
             while not done:
-                action = self._to_env(self._act(self.encode(obs), deterministic))[0]
+                action = self._to_env(
+                    self._act(self.encode(obs), deterministic)
+                )[0]
                 obs, reward, terminated, truncated, _ = env.step(action)
                 total += float(reward)
                 done = terminated or truncated
@@ -380,15 +509,32 @@ class MaxEntReinforce:
     def save(self, path: str | Path) -> None:
         """Save the configuration and the network weights (state dicts) to ``path``."""
         if self.env_spec is None:
-            raise ValueError("an agent built on an environment instance cannot be saved; build it from an id")
+            raise ValueError(
+                "an agent built on an environment instance cannot be saved; build it from an id"
+            )
         config = {
-            "env": self.env_spec, "alpha": self.alpha, "gamma": self.gamma, "lr": self.lr, "hidden": list(self.hidden),
-            "batch_steps": self.batch_steps, "num_envs": self.num_envs, "baseline": self.baseline,
-            "normalize_advantages": self.normalize_advantages, "optimizer": self.optimizer, "seed": self.seed,
+            "env": self.env_spec,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "lr": self.lr,
+            "hidden": list(self.hidden),
+            "batch_steps": self.batch_steps,
+            "num_envs": self.num_envs,
+            "baseline": self.baseline,
+            "normalize_advantages": self.normalize_advantages,
+            "optimizer": self.optimizer,
+            "seed": self.seed,
             "env_kwargs": self.env_kwargs,
         }
-        torch.save({"config": json.dumps(config), "policy": self.policy.state_dict(), "value": self.value.state_dict(),
-                    "env_steps": self.env_steps}, path)
+        torch.save(
+            {
+                "config": json.dumps(config),
+                "policy": self.policy.state_dict(),
+                "value": self.value.state_dict(),
+                "env_steps": self.env_steps,
+            },
+            path,
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> MaxEntReinforce:
@@ -402,8 +548,16 @@ class MaxEntReinforce:
         return agent
 
 
-def _check_spaces(observation_space: gym.Space, action_space: gym.Space) -> None:
+def _check_spaces(
+    observation_space: gym.Space, action_space: gym.Space
+) -> None:
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
-        raise TypeError(f"action space must be Discrete or Box, got {type(action_space).__name__}")
-    if not isinstance(observation_space, (gym.spaces.Discrete, gym.spaces.Box)):
-        raise TypeError(f"observation space must be Discrete or Box, got {type(observation_space).__name__}")
+        raise TypeError(
+            f"action space must be Discrete or Box, got {type(action_space).__name__}"
+        )
+    if not isinstance(
+        observation_space, (gym.spaces.Discrete, gym.spaces.Box)
+    ):
+        raise TypeError(
+            f"observation space must be Discrete or Box, got {type(observation_space).__name__}"
+        )

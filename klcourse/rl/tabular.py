@@ -27,7 +27,14 @@ from scipy.special import logsumexp, xlogy
 
 from klcourse._validation import positive_int
 
-__all__ = ["SoftOptimum", "TabularMDP", "TrajectoryKL", "soft_value_iteration", "tabular_mdp", "trajectory_kl"]
+__all__ = [
+    "SoftOptimum",
+    "TabularMDP",
+    "TrajectoryKL",
+    "soft_value_iteration",
+    "tabular_mdp",
+    "trajectory_kl",
+]
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,9 @@ def tabular_mdp(env: Any, *, horizon: int) -> TabularMDP:
     horizon = positive_int(horizon, "horizon")
     model = getattr(getattr(env, "unwrapped", env), "P", None)
     if not isinstance(model, dict):
-        raise TypeError(f"env must be a toy-text environment with a transition table env.unwrapped.P, got {env!r}")
+        raise TypeError(
+            f"env must be a toy-text environment with a transition table env.unwrapped.P, got {env!r}"
+        )
     n_states = env.observation_space.n
     n_actions = env.action_space.n
     P = np.zeros((n_states, n_actions, n_states))
@@ -116,31 +125,58 @@ class SoftOptimum:
 
 def _check_model(
     P: ArrayLike, R: ArrayLike, initial: ArrayLike, terminal: ArrayLike | None
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.bool_],
+]:
     P = np.asarray(P, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)
     initial = np.asarray(initial, dtype=np.float64)
-    assert isinstance(P, np.ndarray) and isinstance(R, np.ndarray) and isinstance(initial, np.ndarray)
+    assert (
+        isinstance(P, np.ndarray)
+        and isinstance(R, np.ndarray)
+        and isinstance(initial, np.ndarray)
+    )
     if P.ndim != 3 or P.shape[0] != P.shape[2]:
         raise ValueError(f"P must have shape (S, A, S), got {P.shape}")
     if R.shape != P.shape[:2]:
-        raise ValueError(f"R must have shape {P.shape[:2]} to match P, got {R.shape}")
+        raise ValueError(
+            f"R must have shape {P.shape[:2]} to match P, got {R.shape}"
+        )
     if initial.shape != (P.shape[0],):
-        raise ValueError(f"initial must have shape ({P.shape[0]},), got {initial.shape}")
+        raise ValueError(
+            f"initial must have shape ({P.shape[0]},), got {initial.shape}"
+        )
     if np.any(P < 0) or not np.allclose(P.sum(-1), 1.0, atol=1e-9):
-        raise ValueError("P must hold probability distributions over next states (rows summing to 1)")
+        raise ValueError(
+            "P must hold probability distributions over next states (rows summing to 1)"
+        )
     if np.any(initial < 0) or abs(initial.sum() - 1.0) > 1e-9:
-        raise ValueError("initial must be a probability distribution over states")
+        raise ValueError(
+            "initial must be a probability distribution over states"
+        )
     if not np.all(np.isfinite(R)):
         raise ValueError("R must be finite")
-    done = np.zeros(P.shape[0], dtype=bool) if terminal is None else np.asarray(terminal, dtype=bool)
+    done = (
+        np.zeros(P.shape[0], dtype=bool)
+        if terminal is None
+        else np.asarray(terminal, dtype=bool)
+    )
     if done.shape != (P.shape[0],):
-        raise ValueError(f"terminal must have shape ({P.shape[0]},), got {done.shape}")
+        raise ValueError(
+            f"terminal must have shape ({P.shape[0]},), got {done.shape}"
+        )
     return P, R, initial, done
 
 
 def _check_alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (math.isfinite(alpha) and alpha > 0):
+    if (
+        isinstance(alpha, bool)
+        or not isinstance(alpha, (int, float))
+        or not (math.isfinite(alpha) and alpha > 0)
+    ):
         raise ValueError(f"alpha must be a positive number, got {alpha!r}")
     return float(alpha)
 
@@ -188,19 +224,31 @@ def soft_value_iteration(
     array([0.7311, 0.2689])
     """
     P_, R_, initial_, done = _check_model(P, R, initial, terminal)
-    return _soft_value_iteration(P_, R_, initial_, done, _check_alpha(alpha), positive_int(horizon, "horizon"))
+    return _soft_value_iteration(
+        P_,
+        R_,
+        initial_,
+        done,
+        _check_alpha(alpha),
+        positive_int(horizon, "horizon"),
+    )
 
 
 def _soft_value_iteration(
-    P: NDArray[np.float64], R: NDArray[np.float64], initial: NDArray[np.float64], done: NDArray[np.bool_],
-    alpha: float, horizon: int,
+    P: NDArray[np.float64],
+    R: NDArray[np.float64],
+    initial: NDArray[np.float64],
+    done: NDArray[np.bool_],
+    alpha: float,
+    horizon: int,
 ) -> SoftOptimum:
     n_states, n_actions = R.shape
     log_prior = -math.log(n_actions)
     V = np.zeros((horizon + 1, n_states))
     Q = np.zeros((horizon, n_states, n_actions))
     policy = np.zeros((horizon, n_states, n_actions))
-    log_beta = np.zeros(n_states)  # log of the backward message of P(tau), in units of 1/alpha
+    # log of the backward message of P(tau), in units of 1/alpha
+    log_beta = np.zeros(n_states)
     for t in reversed(range(horizon)):
         Q[t] = R + P @ V[t + 1]
         V[t] = alpha * logsumexp(Q[t] / alpha + log_prior, axis=1)
@@ -208,7 +256,10 @@ def _soft_value_iteration(
         policy[t] = np.exp(log_prior + (Q[t] - V[t][:, None]) / alpha)
         policy[t, done] = 1.0 / n_actions
         # log sum_a U(a) e^{r/alpha} sum_s' p(s'|s,a) beta(s'), in log space
-        log_next = logsumexp(np.log(P, where=P > 0, out=np.full_like(P, -np.inf)) + log_beta, axis=2)
+        log_next = logsumexp(
+            np.log(P, where=P > 0, out=np.full_like(P, -np.inf)) + log_beta,
+            axis=2,
+        )
         log_beta = logsumexp(log_prior + R / alpha + log_next, axis=1)
         log_beta[done] = 0.0
     log_partition = float(logsumexp(log_beta, b=initial))
@@ -263,8 +314,9 @@ def trajectory_kl(
     Examples
     --------
     >>> P = np.zeros((1, 2, 1)); P[0, :, 0] = 1.0
-    >>> optimum = soft_value_iteration(P, [[1.0, 0.0]], [1.0], alpha=1.0, horizon=3)
-    >>> abs(trajectory_kl(optimum.policy, P, [[1.0, 0.0]], [1.0], alpha=1.0, horizon=3).kl) < 1e-12
+    >>> model = dict(R=[[1.0, 0.0]], initial=[1.0], alpha=1.0, horizon=3)
+    >>> optimum = soft_value_iteration(P, **model)
+    >>> abs(trajectory_kl(optimum.policy, P, **model).kl) < 1e-12
     True
     """
     P_, R_, initial_, done = _check_model(P, R, initial, terminal)
@@ -275,17 +327,27 @@ def trajectory_kl(
     if pi.shape == (n_states, n_actions):
         pi = np.broadcast_to(pi, (horizon, n_states, n_actions))
     if pi.shape != (horizon, n_states, n_actions):
-        raise ValueError(f"policy must have shape (S, A) or (H, S, A) = ({horizon}, {n_states}, {n_actions}), got {pi.shape}")
+        raise ValueError(
+            f"policy must have shape (S, A) or (H, S, A) = ({horizon}, {n_states}, {n_actions}), got {pi.shape}"
+        )
     if np.any(pi < 0) or not np.allclose(pi.sum(-1), 1.0, atol=1e-9):
-        raise ValueError("policy rows must be probability distributions over actions")
+        raise ValueError(
+            "policy rows must be probability distributions over actions"
+        )
     log_prior = -math.log(n_actions)
     state = initial_.copy()
     soft_return = 0.0
     live = ~done
     for t in range(horizon):
         # r(s,a) - alpha log(pi(a|s) / U(a)) averaged over pi, at states still in play
-        per_state = (pi[t] * R_).sum(1) - alpha * (xlogy(pi[t], pi[t]).sum(1) - log_prior)
+        per_state = (pi[t] * R_).sum(1) - alpha * (
+            xlogy(pi[t], pi[t]).sum(1) - log_prior
+        )
         soft_return += float(state[live] @ per_state[live])
         state = np.einsum("s,sa,sat->t", state, pi[t], P_)
-    log_partition = _soft_value_iteration(P_, R_, initial_, done, alpha, horizon).log_partition
-    return TrajectoryKL(log_partition - soft_return / alpha, soft_return, log_partition)
+    log_partition = _soft_value_iteration(
+        P_, R_, initial_, done, alpha, horizon
+    ).log_partition
+    return TrajectoryKL(
+        log_partition - soft_return / alpha, soft_return, log_partition
+    )

@@ -27,8 +27,12 @@ class TimeIndexed(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env, *, horizon: int) -> None:
         if not isinstance(env.observation_space, gym.spaces.Discrete):
-            raise TypeError(f"TimeIndexed needs a Discrete observation space, got {env.observation_space}")
-        super().__init__(gym.wrappers.TimeLimit(env, max_episode_steps=horizon))
+            raise TypeError(
+                f"TimeIndexed needs a Discrete observation space, got {env.observation_space}"
+            )
+        super().__init__(
+            gym.wrappers.TimeLimit(env, max_episode_steps=horizon)
+        )
         self.horizon, self.n_states = horizon, int(env.observation_space.n)
         self.observation_space = gym.spaces.Discrete(horizon * self.n_states)
         self._t = 0
@@ -42,10 +46,14 @@ class TimeIndexed(gym.ObservationWrapper):
         return super().step(action)
 
     def observation(self, observation: Any) -> int:
-        return min(self._t, self.horizon - 1) * self.n_states + int(observation)
+        return min(self._t, self.horizon - 1) * self.n_states + int(
+            observation
+        )
 
 
-def policy_table(agent: Any, *, horizon: int, n_states: int) -> NDArray[np.float64]:
+def policy_table(
+    agent: Any, *, horizon: int, n_states: int
+) -> NDArray[np.float64]:
     """The (H, S, A) table of action probabilities of an agent trained on :class:`TimeIndexed`."""
     import torch
 
