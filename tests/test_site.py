@@ -56,3 +56,15 @@ def test_hidden_check_cells_stay_hidden(build: subprocess.CompletedProcess[str])
         assert all(first_line(c) in text for c in shown), f"{notebook.name}: a visible cell is missing"
         for cell in hidden:
             assert first_line(cell) not in text, f"{notebook.name}: hidden cell shows: {first_line(cell)}"
+
+
+def test_every_bibliography_entry_is_cited_and_every_citation_exists() -> None:
+    """sphinxcontrib-bibtex warns about missing keys, but an unused entry passes silently."""
+    entries = set(re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "book" / "references.bib").read_text(), re.M))
+    sources = [p.read_text() for p in (ROOT / "book").glob("*.md")]
+    sources += ["".join(c["source"]) for p in (ROOT / "book").glob("*.ipynb") for c in json.loads(p.read_text())["cells"]]
+    cited = {key.strip() for text in sources for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text)
+             for key in keys.split(",")}
+    assert entries, "no entries found in references.bib"
+    assert not cited - entries, f"cited but not in references.bib: {sorted(cited - entries)}"
+    assert not entries - cited, f"in references.bib but never cited: {sorted(entries - cited)}"
