@@ -158,6 +158,9 @@ INSPECT_PAGE = """
       .filter(pre => !pre.closest('.cell_output, .output') && pre.scrollWidth > pre.clientWidth + 1)
       .map(pre => pre.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '')),
     codeCells: main.querySelectorAll('.cell_input .highlight').length,
+    wideMath: Array.from(main.querySelectorAll('div.math, mjx-container[display="true"]'))
+      .filter(e => e.scrollWidth > e.clientWidth + 1)
+      .map(e => (e.closest('[id]') ? e.closest('[id]').id + ': ' : '') + e.textContent.slice(0, 60)),
     equationRefs: Array.from(main.querySelectorAll('a[href*="#equation-"]')).map(a => a.textContent.trim()),
     solutions: main.querySelectorAll('.solution.dropdown').length,
     downloads: Array.from(document.querySelectorAll('a[href$=".ipynb"]')).map(a => a.href),
@@ -271,6 +274,13 @@ def test_code_fits_without_scrolling_sideways(reports: dict[str, PageReport], pa
     """At a laptop's 1280 pixels, no code block hides the end of its lines behind a scroll bar."""
     wide = reports[page].facts["wideCode"]
     assert not wide, f"{page}: code blocks wider than the column; their longest lines: {wide}"
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_equations_fit_the_column(reports: dict[str, PageReport], page: str) -> None:
+    """A displayed equation wider than the column would hide its end behind a scroll bar."""
+    wide = reports[page].facts["wideMath"]
+    assert not wide, f"{page}: equations wider than the column: {wide}"
 
 
 def test_chapters_have_typeset_math(reports: dict[str, PageReport]) -> None:

@@ -193,9 +193,9 @@ def soft_value_iteration(
     r"""Finite-horizon soft Bellman backups: the policy that minimises KL(q_pi || P).
 
     .. math::
-        Q_t(s,a) = r(s,a) + \mathbb E_{s'}[V_{t+1}(s')], \quad
-        V_t(s) = \alpha \log \tfrac{1}{|A|}\sum_a e^{Q_t(s,a)/\alpha}, \quad
-        \pi^*_t(a|s) = \tfrac{1}{|A|} e^{(Q_t(s,a) - V_t(s))/\alpha}
+        Q_t(s,a) &= r(s,a) + \mathbb E_{s'}[V_{t+1}(s')], \\
+        V_t(s) &= \alpha \log \tfrac{1}{|A|}\sum_a e^{Q_t(s,a)/\alpha}, \\
+        \pi^*_t(a|s) &= \tfrac{1}{|A|} e^{(Q_t(s,a) - V_t(s))/\alpha}
 
     The log-partition function is computed separately, by the exact backward
     recursion of P(tau) (an expectation of exponentials rather than an exponential
