@@ -41,7 +41,16 @@ NOISES = ("gaussian", "laplace", "heteroscedastic", "student_t")
 
 
 class NotFittedError(ValueError, AttributeError):
-    """Raised when a model is used before :meth:`Classifier.fit` or :meth:`Regressor.fit` (as in scikit-learn)."""
+    """Raised when a model is used before :meth:`Classifier.fit` or :meth:`Regressor.fit` (as in scikit-learn).
+
+    Examples
+    --------
+    >>> try:
+    ...     Classifier().predict([[0.0, 0.0]])
+    ... except NotFittedError as error:
+    ...     print("not fitted")
+    not fitted
+    """
 
 
 # --- data with a known p(y|x) ------------------------------------------------------------------
@@ -60,6 +69,12 @@ class ClassificationData:
     y : numpy.ndarray of int, shape (n,)
     proba : numpy.ndarray, shape (n, n_classes)
         The true p(y|x) at every row of X.
+
+    Examples
+    --------
+    >>> data = make_classification_task(3, seed=0)
+    >>> data.X.shape, data.y.shape, data.proba.sum(axis=1).round(12)
+    ((3, 2), (3,), array([1., 1., 1.]))
     """
 
     X: NDArray[np.float64]
@@ -135,6 +150,12 @@ class RegressionData:
     y : numpy.ndarray, shape (n,)
     dist : torch.distributions.Distribution
         p(y|x) for every row of X, batch shape (n,).
+
+    Examples
+    --------
+    >>> data = make_regression_task(3, seed=0)
+    >>> data.X.shape, data.y.shape, data.dist.batch_shape
+    ((3, 1), (3,), torch.Size([3]))
     """
 
     X: NDArray[np.float64]

@@ -49,6 +49,12 @@ class Policy(nn.Module):
     Discrete actions: a Categorical over logits. Box actions: a diagonal Normal with
     a state-independent log standard deviation. ``hidden=()`` gives a linear policy,
     which on one-hot observations is exactly a table of logits.
+
+    Examples
+    --------
+    >>> policy = Policy(4, gym.spaces.Discrete(2), hidden=(8,))
+    >>> policy(torch.zeros(3, 4)).probs.shape
+    torch.Size([3, 2])
     """
 
     def __init__(
@@ -82,7 +88,15 @@ class Policy(nn.Module):
 
 @dataclass
 class Episode:
-    """One finished episode: encoded observations, actions and rewards, step by step."""
+    """One finished episode: encoded observations, actions and rewards, step by step.
+
+    Examples
+    --------
+    >>> episode = Episode()
+    >>> episode.rewards += [1.0, 1.0]
+    >>> sum(episode.rewards), len(episode.obs)
+    (2.0, 0)
+    """
 
     obs: list[NDArray[np.float32]] = field(default_factory=list)
     actions: list[Any] = field(default_factory=list)

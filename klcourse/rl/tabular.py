@@ -53,6 +53,13 @@ class TabularMDP:
         States where an episode has ended (absorbing, reward 0).
     horizon : int
         Number of decisions per episode.
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> lake = tabular_mdp(gym.make("FrozenLake-v1"), horizon=5)
+    >>> lake.P.shape, lake.R.shape, lake.horizon
+    ((16, 4, 16), (16, 4), 5)
     """
 
     P: NDArray[np.float64]
@@ -115,6 +122,15 @@ class SoftOptimum:
         Soft action values.
     log_partition : float
         log Z of the optimal-trajectory distribution P(tau).
+
+    Examples
+    --------
+    >>> P = np.ones((1, 2, 1))  # one state, two actions
+    >>> optimum = soft_value_iteration(
+    ...     P, [[1.0, 0.0]], [1.0], alpha=1.0, horizon=2
+    ... )
+    >>> optimum.policy.shape, optimum.V.shape, optimum.Q.shape
+    ((2, 1, 2), (3, 1), (2, 1, 2))
     """
 
     policy: NDArray[np.float64]
@@ -278,6 +294,18 @@ class TrajectoryKL:
         J_alpha(pi) = E[sum_t r - alpha log(pi / U)], in reward units.
     log_partition : float
         log Z; the identity ``kl == log_partition - soft_return / alpha`` holds.
+
+    Examples
+    --------
+    >>> P = np.ones((1, 2, 1))
+    >>> model = dict(R=[[1.0, 0.0]], initial=[1.0], alpha=1.0, horizon=2)
+    >>> uniform = np.full((2, 1, 2), 0.5)
+    >>> result = trajectory_kl(uniform, P, **model)
+    >>> bool(result.kl > 0)
+    True
+    >>> gap = result.log_partition - result.soft_return / 1.0
+    >>> bool(abs(result.kl - gap) < 1e-12)
+    True
     """
 
     kl: float

@@ -54,7 +54,18 @@ class TimeIndexed(gym.ObservationWrapper):
 def policy_table(
     agent: Any, *, horizon: int, n_states: int
 ) -> NDArray[np.float64]:
-    """The (H, S, A) table of action probabilities of an agent trained on :class:`TimeIndexed`."""
+    """The (H, S, A) table of action probabilities of an agent trained on :class:`TimeIndexed`.
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> from klcourse.rl import MaxEntReinforce
+    >>> env = TimeIndexed(gym.make("FrozenLake-v1"), horizon=3)
+    >>> agent = MaxEntReinforce(env, hidden=(), num_envs=1, seed=0)
+    >>> table = policy_table(agent, horizon=3, n_states=16)
+    >>> table.shape, bool(np.allclose(table.sum(axis=-1), 1.0))
+    ((3, 16, 4), True)
+    """
     import torch
 
     inputs = agent.encode(np.arange(horizon * n_states))
