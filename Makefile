@@ -7,10 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Python kept to the site's code width (79 characters, pyproject.toml) by `make format`.
 FORMATTED := klcourse book/_ext book/*.ipynb
+# Jupyter Book caches executed notebooks by their code alone; when the package changes, the
+# cached outputs may be stale, so a change to klcourse/ empties the cache.
+PACKAGE_STAMP := _build/.klcourse-stamp
+PACKAGE_SOURCES := $(shell find klcourse -name '*.py')
 
 .PHONY: book test unit notebooks site chromium format bench bench-rl clean
 
-book: $(STAMP)
+book: $(STAMP) $(PACKAGE_STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: unit notebooks site
@@ -23,7 +27,7 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/pytest --nbval-lax book
 
-site: $(STAMP) chromium
+site: $(STAMP) chromium $(PACKAGE_STAMP)
 	$(BIN)/pytest tests -m site
 
 # The browser test drives Debian's Chromium. As root (as in CI) this installs it when missing;
@@ -50,6 +54,11 @@ bench: $(STAMP)
 
 bench-rl: $(STAMP)
 	$(BIN)/python benchmarks/rl_cartpole.py
+
+$(PACKAGE_STAMP): $(PACKAGE_SOURCES)
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build
+	touch $@
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
