@@ -103,6 +103,12 @@ class Episode:
     rewards: list[float] = field(default_factory=list)
 
 
+def _check_positive(value: Any, name: str) -> None:
+    """Refuse anything but a positive int (bools included) with a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 class MaxEntReinforce:
     """Maximum-entropy REINFORCE with a baseline, on vectorised Gymnasium environments.
 
@@ -197,18 +203,8 @@ class MaxEntReinforce:
             raise ValueError(
                 f"baseline must be 'value', 'mean' or 'none', got {baseline!r}"
             )
-        for name, value in (
-            ("batch_steps", batch_steps),
-            ("num_envs", num_envs),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < 1
-            ):
-                raise ValueError(
-                    f"{name} must be a positive integer, got {value!r}"
-                )
+        _check_positive(batch_steps, "batch_steps")
+        _check_positive(num_envs, "num_envs")
         if not (isinstance(env, (str, gym.Env)) or callable(env)):
             raise TypeError(
                 f"env must be an environment id, a gymnasium.Env or a function returning one, got {type(env).__name__}"
@@ -332,14 +328,7 @@ class MaxEntReinforce:
         Returns the history (one dict per update: ``env_steps``, ``mean_return``,
         ``mean_soft_return``, ``entropy``, ``wall_time``).
         """
-        if (
-            isinstance(total_steps, bool)
-            or not isinstance(total_steps, int)
-            or total_steps < 1
-        ):
-            raise ValueError(
-                f"total_steps must be a positive integer, got {total_steps!r}"
-            )
+        _check_positive(total_steps, "total_steps")
         target = self.env_steps + total_steps
         with tqdm(
             total=total_steps,
