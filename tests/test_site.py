@@ -18,19 +18,14 @@ from conftest import HTML, ROOT, toc_pages
 pytestmark = pytest.mark.site
 
 
-@pytest.fixture(scope="module")
-def build(site_build: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    return site_build
-
-
-def test_book_builds_without_warnings(build: subprocess.CompletedProcess[str]) -> None:
-    log = build.stdout + build.stderr
+def test_book_builds_without_warnings(site_build: subprocess.CompletedProcess[str]) -> None:
+    log = site_build.stdout + site_build.stderr
     warnings = [line for line in log.splitlines() if "WARNING" in line and "Kernel is running over TCP" not in line]
-    assert build.returncode == 0 and not warnings, "\n".join(warnings) or log[-5000:]
+    assert site_build.returncode == 0 and not warnings, "\n".join(warnings) or log[-5000:]
 
 
 @pytest.mark.parametrize("page", toc_pages())
-def test_page_has_html_without_errors(build: subprocess.CompletedProcess[str], page: str) -> None:
+def test_page_has_html_without_errors(site_build: subprocess.CompletedProcess[str], page: str) -> None:
     path = HTML / f"{page}.html"
     assert path.exists(), f"{page} produced no HTML"
     html = path.read_text()
@@ -44,7 +39,7 @@ def page_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
-def test_hidden_check_cells_stay_hidden(build: subprocess.CompletedProcess[str]) -> None:
+def test_hidden_check_cells_stay_hidden(site_build: subprocess.CompletedProcess[str]) -> None:
     for notebook in sorted((ROOT / "book").glob("*.ipynb")):
         text = page_text(HTML / "book" / f"{notebook.stem}.html")
         cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
