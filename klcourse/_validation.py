@@ -6,7 +6,9 @@ argument's name, so that a reader sees at once which input was wrong and why.
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,18 +19,65 @@ SUM_TOLERANCE = 1e-9
 
 
 def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Return ``value`` as a float64 array, refusing non-numeric input."""
+    """Return ``value`` as a float64 array, refusing non-numeric input.
+
+    Accepts what users hold: lists, NumPy arrays of any real dtype, pandas
+    objects and torch tensors (detached and moved to the CPU first, so a
+    tensor that requires grad is fine). Complex and non-numeric input is a
+    ``TypeError`` naming the argument.
+    """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(
             f"{name} must be a numeric array, got {type(value).__name__}"
         )
+    value = _untorch(value)
     try:
-        array = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"{name} must be a numeric array, got {type(value).__name__}"
         ) from error
-    return array
+    if np.iscomplexobj(raw):
+        raise TypeError(
+            f"{name} must be real, got complex values (dtype {raw.dtype})"
+        )
+    if raw.dtype.kind not in "biuf":
+        try:
+            return np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"{name} must be a numeric array, got {type(value).__name__}"
+                f" of dtype {raw.dtype}"
+            ) from error
+    return raw.astype(np.float64, copy=False)
+
+
+def _untorch(value: Any) -> Any:
+    """A torch tensor as a detached CPU tensor (NumPy can read it); else ``value``."""
+    detach = getattr(value, "detach", None)
+    if callable(detach) and type(value).__module__.startswith("torch"):
+        return detach().cpu()
+    return value
+
+
+def input_precision(value: Any) -> float:
+    """Machine epsilon of ``value``'s own floating dtype (float64's for the rest).
+
+    Tolerances on user input follow its precision: a float32 softmax output
+    cannot sum to one more closely than float32 allows.
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and type(value).__module__.startswith("torch"):
+        if getattr(dtype, "is_floating_point", False):
+            return float(np.finfo(str(dtype).removeprefix("torch.")).eps)
+        return float(np.finfo(np.float64).eps)
+    try:
+        np_dtype = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        np_dtype = None
+    if np_dtype is not None and np_dtype.kind == "f":
+        return float(np.finfo(np_dtype).eps)
+    return float(np.finfo(np.float64).eps)
 
 
 def finite_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -52,14 +101,28 @@ def positive_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     return array
 
 
+def sum_tolerance(eps: float, n: int) -> float:
+    """Allowed ``|sum(p) - 1|`` for ``n`` probabilities stored with epsilon ``eps``.
+
+    Each stored probability carries a relative rounding error of about
+    ``eps`` and the sum that produced it (a softmax's normaliser) adds up to
+    about ``eps`` per term, so the tolerance grows with ``eps * n``: ``4 eps
+    n``, never below :data:`SUM_TOLERANCE`. A real mis-normalisation such as a
+    sum of 0.99 stays refused for float32 vectors of up to 20,000 outcomes.
+    """
+    return max(SUM_TOLERANCE, 4.0 * eps * n)
+
+
 def probability_array(
     value: ArrayLike, name: str, axis: int
 ) -> NDArray[np.float64]:
     """Return ``value`` as float64 probabilities along ``axis``.
 
     Refuses NaN, negative entries and vectors that do not sum to one (within
-    :data:`SUM_TOLERANCE`); nothing is renormalised.
+    :func:`sum_tolerance` of the input's own precision); nothing is
+    renormalised.
     """
+    eps = input_precision(value)
     array = as_float_array(value, name)
     if array.ndim == 0:
         raise ValueError(
@@ -75,7 +138,8 @@ def probability_array(
     if np.isinf(array).any():
         raise ValueError(f"{name} contains infinite values")
     totals = array.sum(axis=axis)
-    if not np.all(np.abs(totals - 1.0) <= SUM_TOLERANCE):
+    tolerance = sum_tolerance(eps, array.shape[axis])
+    if not np.all(np.abs(totals - 1.0) <= tolerance):
         worst = np.ravel(totals)[np.argmax(np.abs(np.ravel(totals) - 1.0))]
         raise ValueError(
             f"{name} must sum to 1 along axis {axis}, but a distribution sums to {worst!r}; "
@@ -131,7 +195,11 @@ def broadcast_pair(
 
 
 def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, refusing non-integers and values below ``minimum``."""
+    """Return ``value`` as an int, refusing non-integers and values below ``minimum``.
+
+    A non-integer (``bool`` included) is a ``TypeError``, an integer below
+    ``minimum`` a ``ValueError``; both messages name the argument.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
             f"{name} must be an integer, got {type(value).__name__}"
@@ -139,6 +207,46 @@ def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
+
+
+def positive_float(
+    value: Any,
+    name: str,
+    *,
+    allow_zero: bool = False,
+    maximum: float | None = None,
+) -> float:
+    """Return ``value`` as a finite float > 0 (``>= 0`` with ``allow_zero``).
+
+    ``maximum``, when given, is an inclusive upper bound. A non-number
+    (``bool`` included) is a ``TypeError``; a number out of range, infinite
+    or NaN a ``ValueError``. Both messages name the argument.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    number = float(value)
+    low_ok = number >= 0 if allow_zero else number > 0
+    if not (math.isfinite(number) and low_ok):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a finite {kind} number, got {value!r}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+    return number
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of the strings ``choices``.
+
+    A non-string is a ``TypeError``, an unknown string a ``ValueError``
+    listing the choices.
+    """
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be one of {tuple(choices)}, got {type(value).__name__}"
+        )
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
 
 
 def scalar_result(

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from klcourse._distributions import DistributionLike, as_distribution
+from klcourse._random import Seed, make_rng
 from klcourse._validation import finite_array, positive_int
 
 __all__ = [
@@ -65,35 +66,13 @@ class MonteCarloResult:
         return self.value
 
 
-def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """Return a NumPy generator from a seed, an existing generator, or None (fresh entropy).
-
-    Examples
-    --------
-    >>> int(make_rng(0).integers(100)) == int(make_rng(0).integers(100))
-    True
-    >>> rng = np.random.default_rng(1)
-    >>> make_rng(rng) is rng
-    True
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-    ):
-        raise TypeError(
-            f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}"
-        )
-    return np.random.default_rng(seed)
-
-
 def kl_monte_carlo(
     p: DistributionLike,
     q: DistributionLike,
     *,
     n_samples: int = 10_000,
     estimator: str = "k1",
-    seed: int | np.random.Generator | None = None,
+    seed: Seed = None,
 ) -> MonteCarloResult:
     r"""Monte Carlo estimate of KL(P||Q) from samples of P.
 
