@@ -8,7 +8,13 @@ The functions here are the ones the chapters call; every result is in nats unles
 - :mod:`klcourse.fitting` -- a Gaussian fitted by forward or reverse KL (chapter 3)
 - :mod:`klcourse.supervised` -- a classifier and regressors trained by likelihood (chapter 4)
 - :mod:`klcourse.plotting` -- the course's figure style
+
+klcourse trains and predicts with torch on one thread (its models are tiny, and extra
+threads make them many times slower beside any other busy process);
+:func:`set_torch_threads` changes that.
 """
+
+from importlib import metadata as _metadata
 
 from klcourse.divergences import (
     cross_entropy,
@@ -30,6 +36,7 @@ from klcourse.fitting import (
     kl_landscape,
     reverse_kl_optimum,
 )
+from klcourse._threads import set_torch_threads
 from klcourse.supervised import (
     ClassificationData,
     Classifier,
@@ -66,6 +73,12 @@ __all__ = [
     "make_classification_task",
     "make_regression_task",
     "reverse_kl_optimum",
+    "set_torch_threads",
 ]
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("klcourse")
+except (
+    _metadata.PackageNotFoundError
+):  # imported from a source tree, not installed
+    __version__ = "0+unknown"

@@ -17,6 +17,8 @@ import scipy.stats
 import torch
 from numpy.typing import NDArray
 
+from klcourse._random import seeded
+
 DistributionLike = Union[torch.distributions.Distribution, Any]
 """A ``torch.distributions.Distribution`` or a frozen ``scipy.stats`` distribution."""
 
@@ -29,6 +31,7 @@ class Distribution:
     sample: Callable[[int, np.random.Generator], NDArray[np.float64]]
     location_scale: Callable[[], tuple[float, float] | None]
     support_bounds: Callable[[], tuple[float, float]]
+    event_shape: tuple[int, ...] = ()
 
 
 def as_distribution(
@@ -41,9 +44,19 @@ def as_distribution(
     """Wrap ``dist`` (torch or frozen scipy) as a :class:`Distribution`.
 
     Raises a ``TypeError`` naming ``name`` for anything else, or when ``univariate``
-    or ``continuous`` is demanded and ``dist`` is not.
+    or ``continuous`` is demanded and ``dist`` is not. A batch of distributions
+    (a torch batch shape, or a scipy distribution with array parameters) is a
+    ``ValueError``: every caller wants one distribution.
     """
     if isinstance(dist, torch.distributions.Distribution):
+        if dist.batch_shape != torch.Size() and not univariate:
+            raise ValueError(
+                f"{name} is a batch of distributions (batch_shape="
+                f"{tuple(dist.batch_shape)}); klcourse compares two single "
+                "distributions. For the joint KL of independent components, "
+                f"wrap it as torch.distributions.Independent({name}, "
+                f"{len(dist.batch_shape)}); otherwise call once per element"
+            )
         return _from_torch(
             dist, name, continuous=continuous, univariate=univariate
         )
@@ -101,9 +114,7 @@ def _from_torch(
         return out.numpy()
 
     def sample(n: int, rng: np.random.Generator) -> NDArray[np.float64]:
-        generator_seed = int(rng.integers(2**63 - 1))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(generator_seed)
+        with seeded(rng):
             draws = dist.sample((n,))
         return draws.to(torch.float64).numpy()
 
@@ -134,7 +145,13 @@ def _from_torch(
             )
         return bounds[0], bounds[1]
 
-    return Distribution(log_prob, sample, location_scale, support_bounds)
+    return Distribution(
+        log_prob,
+        sample,
+        location_scale,
+        support_bounds,
+        tuple(dist.event_shape),
+    )
 
 
 def _from_scipy(
@@ -149,6 +166,12 @@ def _from_scipy(
     if univariate and dimension != 1:
         raise TypeError(
             f"{name} must be univariate, got a {dimension}-dimensional scipy.stats distribution"
+        )
+    if dimension == 1 and hasattr(dist, "mean") and np.ndim(dist.mean()) > 0:
+        raise ValueError(
+            f"{name} is a batch of scipy.stats distributions (parameters of "
+            f"shape {np.shape(dist.mean())}); klcourse compares two single "
+            "distributions: freeze one with scalar parameters per call"
         )
     density = dist.logpdf if is_continuous else dist.logpmf
 
@@ -184,4 +207,7 @@ def _from_scipy(
         lower, upper = dist.support()
         return float(lower), float(upper)
 
-    return Distribution(log_prob, sample, location_scale, support_bounds)
+    event = (dimension,) if dimension > 1 else ()
+    return Distribution(
+        log_prob, sample, location_scale, support_bounds, event
+    )

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import torch
 
+from klcourse._validation import positive_int
+
 __all__ = ["set_torch_threads", "torch_threads"]
 
 _threads: int | None = 1
@@ -40,10 +42,8 @@ def set_torch_threads(n: int | None) -> int | None:
     >>> set_torch_threads(previous)  # back to the default
     """
     global _threads
-    if n is not None and (
-        isinstance(n, bool) or not isinstance(n, int) or n < 1
-    ):
-        raise ValueError(f"n must be a positive int or None, got {n!r}")
+    if n is not None:
+        n = positive_int(n, "n")
     previous, _threads = _threads, n
     return previous
 

@@ -87,6 +87,10 @@ def kl_monte_carlo(
     ----------
     p, q : torch.distributions.Distribution or frozen scipy.stats distribution
         The two distributions; they may be multivariate and may mix libraries.
+        Each must be a single distribution: a torch batch (e.g.
+        ``Normal(torch.zeros(3), 1.0)``) is refused with a ``ValueError``;
+        wrap it in ``torch.distributions.Independent`` for the KL between the
+        joint distributions, or estimate one element at a time.
     n_samples : int, optional
         Number of samples drawn from ``p`` (at least 2).
     estimator : {"k1", "k2", "k3"}, optional
@@ -114,6 +118,11 @@ def kl_monte_carlo(
     n = positive_int(n_samples, "n_samples", minimum=2)
     p_dist = as_distribution(p, "p")
     q_dist = as_distribution(q, "q")
+    if p_dist.event_shape != q_dist.event_shape:
+        raise ValueError(
+            "p and q must be distributions over the same space, got event "
+            f"shapes {p_dist.event_shape} and {q_dist.event_shape}"
+        )
     x = p_dist.sample(n, make_rng(seed))
     log_p = p_dist.log_prob(x)
     log_r = q_dist.log_prob(x) - log_p

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import cycler
 import matplotlib.style
+from matplotlib import rcsetup
 import numpy as np
 from matplotlib.animation import Animation
 from matplotlib.axes import Axes
@@ -45,7 +45,7 @@ _STYLE: dict[str, Any] = {
     "grid.alpha": 0.3,
     "legend.frameon": False,
     "lines.linewidth": 2.0,
-    "axes.prop_cycle": cycler.cycler(
+    "axes.prop_cycle": rcsetup.cycler(
         color=[
             COLORS[key]
             for key in ("p", "q", "forward", "reverse", "accent", "neutral")

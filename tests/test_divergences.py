@@ -387,3 +387,52 @@ def test_kl_quadrature_integrates_over_the_support_of_p_only() -> None:
     expected = float(torch.distributions.kl_divergence(p, q))
     assert kl_quadrature(p, q, lower=-5.0, upper=5.0) == pytest.approx(expected, rel=1e-7)
     assert kl_quadrature(p, q, lower=2.0, upper=3.0) == 0.0  # no mass of p there
+
+
+# --- inputs as users have them ---------------------------------------------------------------
+
+
+def test_torch_tensors_including_float32_softmax_outputs() -> None:
+    # float32: 0.9 + 0.1 sums to 0.9999999776, within float32's precision.
+    value = kl_divergence(torch.tensor([0.5, 0.5]), torch.tensor([0.9, 0.1]))
+    assert value == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1), rel=1e-6)
+    logits = torch.randn(8, 1000, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    p, q = torch.softmax(logits, -1), torch.softmax(2 * logits, -1)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Categorical(probs=p.double().detach()),
+        torch.distributions.Categorical(probs=q.double().detach()),
+    )
+    np.testing.assert_allclose(kl_divergence(p, q), expected.numpy(), rtol=1e-5)
+    assert entropy(p).shape == (8,) and cross_entropy(p, q).shape == (8,)
+
+
+def test_float32_arrays_and_pandas() -> None:
+    tenth = np.full(10, 0.1, dtype=np.float32)
+    assert kl_divergence(tenth, tenth) == 0.0
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [0.2, 0.5], "b": [0.8, 0.5]})
+    np.testing.assert_allclose(kl_divergence(frame, frame[["b", "a"]].to_numpy()), [
+        0.2 * math.log(0.2 / 0.8) + 0.8 * math.log(0.8 / 0.2), 0.0], atol=1e-12)
+    series = pd.Series([0.25, 0.75])
+    assert kl_divergence(series, series) == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, torch.float32, torch.float64])
+def test_a_real_misnormalisation_is_still_refused(dtype: object) -> None:
+    for n in (2, 10, 10_000):
+        values = np.full(n, 0.99 / n)
+        bad = torch.tensor(values, dtype=dtype) if isinstance(dtype, torch.dtype) else values.astype(dtype)
+        with pytest.raises(ValueError, match="p must sum to 1 along axis -1"):
+            kl_divergence(bad, np.full(n, 1 / n))
+
+
+def test_float64_keeps_its_tight_tolerance() -> None:
+    with pytest.raises(ValueError, match="q must sum to 1"):
+        kl_divergence([0.5, 0.5], [0.5, 0.5 + 1e-7])
+
+
+def test_complex_input_is_a_type_error_naming_the_argument() -> None:
+    with pytest.raises(TypeError, match="q must be real, got complex values"):
+        kl_divergence([0.5, 0.5], np.array([0.5, 0.5], dtype=complex))
+    with pytest.raises(TypeError, match="mean_p must be real"):
+        kl_gaussian(1j, 1.0, 0.0, 1.0)

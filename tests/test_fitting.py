@@ -220,7 +220,7 @@ def test_alpha_fit_zero_agrees_with_gradient_reverse_fit() -> None:
 
 def test_fit_gaussian_errors() -> None:
     p = bimodal()
-    with pytest.raises(ValueError, match="direction must be 'forward' or 'reverse', got 'sideways'"):
+    with pytest.raises(ValueError, match=r"direction must be one of \('forward', 'reverse'\), got 'sideways'"):
         fit_gaussian(p, direction="sideways")
     with pytest.raises(ValueError, match="init must have a finite mu and a positive sigma"):
         fit_gaussian(p, init=(0.0, -1.0))
@@ -228,12 +228,16 @@ def test_fit_gaussian_errors() -> None:
         fit_gaussian(p, init=1.0)
     with pytest.raises(ValueError, match="steps must be at least 1"):
         fit_gaussian(p, steps=0)
-    with pytest.raises(ValueError, match="lr must be a positive number"):
+    with pytest.raises(ValueError, match="lr must be a finite positive number, got 0.0"):
         fit_gaussian(p, lr=0.0)
     with pytest.raises(ValueError, match="n_samples must be at least 2"):
         fit_gaussian(p, n_samples=1)
     with pytest.raises(TypeError, match="seed must be an int"):
         fit_gaussian(p, seed=1.5)
+    with pytest.raises(TypeError, match="lr must be a number, got str"):
+        fit_gaussian(p, lr="fast")
+    with pytest.raises(TypeError, match="direction must be one of"):
+        fit_gaussian(p, direction=1)
     with pytest.raises(TypeError, match="forward KL needs samples from P"):
         fit_gaussian(lambda x: p.log_prob(x), direction="forward")
     with pytest.raises(TypeError, match="reverse KL needs log P"):
@@ -251,10 +255,12 @@ def test_fit_gaussian_errors() -> None:
 def test_other_errors() -> None:
     with pytest.raises(TypeError, match="p must be a torch.distributions.Distribution"):
         forward_kl_optimum(np.zeros(3))
-    with pytest.raises(ValueError, match="direction must be 'forward' or 'reverse'"):
+    with pytest.raises(ValueError, match="direction must be one of"):
         kl_landscape(bimodal(), 0.0, 0.0, direction="both")
     with pytest.raises(ValueError, match="alpha must be a finite number"):
         alpha_divergence(bimodal(), 0.0, 1.0, alpha=float("inf"))
+    with pytest.raises(TypeError, match="alpha must be a number, got str"):
+        alpha_divergence(bimodal(), 0.0, 1.0, alpha="half")
     with pytest.raises(ValueError, match="log_sigma must be finite"):
         kl_landscape(bimodal(), 0.0, np.nan, direction="reverse")
 
@@ -266,3 +272,46 @@ def test_kl_gaussian_agrees_with_the_forward_landscape_decomposition() -> None:
     for mu, sigma in [(0.0, 1.0), (1.0, 3.0), (-2.0, 0.5)]:
         gap = kl_quadrature(p, normal(mu, sigma)) - kl_quadrature(p, normal(*star))
         assert gap == pytest.approx(kl_gaussian(star.mu, star.sigma, mu, sigma), rel=1e-7)
+
+
+# --- randomness and threads ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+@pytest.mark.parametrize("seed", [None, 3])
+def test_fit_gaussian_leaves_global_random_state_alone(direction: str, seed: int | None) -> None:
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    fit_gaussian(bimodal(), direction=direction, steps=5, n_samples=50, seed=seed)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    after = np.random.get_state()
+    assert after[0] == numpy_state[0] and np.array_equal(after[1], numpy_state[1]) and after[2:] == numpy_state[2:]
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+def test_fit_gaussian_takes_a_generator(direction: str) -> None:
+    def fit(seed: object) -> tuple[float, float]:
+        result = fit_gaussian(bimodal(), direction=direction, steps=20, n_samples=50, seed=seed)
+        return result.mu, result.sigma
+
+    assert fit(np.random.default_rng(5)) == fit(np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    first, second = fit(rng), fit(rng)  # one generator threads through calls
+    assert first != second
+    assert fit(7) == fit(7) != fit(8)
+
+
+def test_fit_gaussian_trains_single_threaded_and_restores_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    def log_p(x: torch.Tensor) -> torch.Tensor:
+        seen.append(torch.get_num_threads())
+        return D.Normal(0.0, 1.0).log_prob(x)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fit_gaussian(log_p, direction="reverse", steps=3, n_samples=10, seed=0)
+        assert set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
