@@ -12,7 +12,7 @@ FORMATTED := klcourse book/_ext book/*.ipynb
 PACKAGE_STAMP := _build/.klcourse-stamp
 PACKAGE_SOURCES := $(shell find klcourse -name '*.py')
 
-.PHONY: book test unit notebooks site chromium format bench bench-rl clean
+.PHONY: book test unit notebooks site chromium format bench bench-rl bench-busy clean
 
 book: $(STAMP) $(PACKAGE_STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -54,6 +54,9 @@ bench: $(STAMP)
 
 bench-rl: $(STAMP)
 	$(BIN)/python benchmarks/rl_cartpole.py
+
+bench-busy: $(STAMP)
+	$(BIN)/python benchmarks/busy_machine.py
 
 $(PACKAGE_STAMP): $(PACKAGE_SOURCES)
 	rm -rf _build/.jupyter_cache

@@ -16,6 +16,7 @@ threads make them many times slower beside any other busy process);
 
 from importlib import metadata as _metadata
 
+from klcourse._threads import set_torch_threads
 from klcourse.divergences import (
     cross_entropy,
     entropy,
@@ -36,7 +37,6 @@ from klcourse.fitting import (
     kl_landscape,
     reverse_kl_optimum,
 )
-from klcourse._threads import set_torch_threads
 from klcourse.supervised import (
     ClassificationData,
     Classifier,

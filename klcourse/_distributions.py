@@ -9,8 +9,9 @@ rough location and scale.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
 
 import numpy as np
 import scipy.stats
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 
 from klcourse._random import seeded
 
-DistributionLike = Union[torch.distributions.Distribution, Any]
+DistributionLike = torch.distributions.Distribution | Any
 """A ``torch.distributions.Distribution`` or a frozen ``scipy.stats`` distribution."""
 
 
@@ -133,11 +134,11 @@ def _from_torch(
         """The interval holding the support (the real line when torch does not say)."""
         support = dist.support
         bounds = []
-        for name, default in (
+        for attribute, default in (
             ("lower_bound", -math.inf),
             ("upper_bound", math.inf),
         ):
-            value = getattr(support, name, default)
+            value = getattr(support, attribute, default)
             bounds.append(
                 float(value)
                 if torch.as_tensor(value).numel() == 1

@@ -15,13 +15,12 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Union
 
 import numpy as np
 import torch
 
 #: What a ``seed`` argument accepts.
-Seed = Union[int, np.random.Generator, None]
+Seed = int | np.random.Generator | None
 
 _SEED_BOUND = 2**63 - 1
 

@@ -9,6 +9,7 @@ all arithmetic is in float64.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -19,7 +20,6 @@ from scipy.special import entr, rel_entr, xlogy
 
 from klcourse._distributions import DistributionLike, as_distribution
 from klcourse._validation import (
-    as_float_array,
     broadcast_pair,
     finite_array,
     log_base,
@@ -375,7 +375,7 @@ def kl_quadrature(
     # It may not converge on a piece where the integrand jumps (e.g. the edge of a
     # uniform density); adaptive Gauss-Kronrod handles such pieces.
     for i in np.flatnonzero(~np.atleast_1d(result.success)):
-        scalar = lambda x: float(integrand(np.array([x]))[0])  # noqa: E731
+        scalar = lambda x: float(integrand(np.array([x]))[0])
         values[i] = scipy.integrate.quad(
             scalar, *pieces[i], epsabs=epsabs, epsrel=epsrel, limit=200
         )[0]
@@ -391,4 +391,4 @@ def _pieces(
     mean, std = location_scale
     cuts = sorted({mean + k * std for k in (-10, -3, 0, 3, 10)})
     edges = [lo] + [c for c in cuts if lo < c < hi] + [hi]
-    return list(zip(edges[:-1], edges[1:]))
+    return list(itertools.pairwise(edges))

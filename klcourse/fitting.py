@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import numpy as np
 import scipy.optimize
@@ -49,7 +49,7 @@ __all__ = [
 
 D = torch.distributions
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
-Target = Union[D.Distribution, LogDensity, ArrayLike]
+Target = D.Distribution | LogDensity | ArrayLike
 """A univariate torch distribution, a log-density known up to a constant, or samples."""
 
 DIRECTIONS = ("forward", "reverse")

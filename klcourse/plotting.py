@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 import matplotlib.style
-from matplotlib import rcsetup
 import numpy as np
+from matplotlib import rcsetup
 from matplotlib.animation import Animation
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
