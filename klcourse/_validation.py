@@ -30,12 +30,13 @@ def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
         raise TypeError(
             f"{name} must be a numeric array, got {type(value).__name__}"
         )
-    value = _untorch(value)
+    value = detached(value)
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"{name} must be a numeric array, got {type(value).__name__}"
+            f" ({error})"
         ) from error
     if np.iscomplexobj(raw):
         raise TypeError(
@@ -47,12 +48,12 @@ def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
         except (TypeError, ValueError) as error:
             raise TypeError(
                 f"{name} must be a numeric array, got {type(value).__name__}"
-                f" of dtype {raw.dtype}"
+                f" of dtype {raw.dtype} ({error})"
             ) from error
     return raw.astype(np.float64, copy=False)
 
 
-def _untorch(value: Any) -> Any:
+def detached(value: Any) -> Any:
     """A torch tensor as a detached CPU tensor (NumPy can read it); else ``value``."""
     detach = getattr(value, "detach", None)
     if callable(detach) and type(value).__module__.startswith("torch"):

@@ -1,33 +1,56 @@
 """Supervised learning as forward KL: a classifier and regressors whose losses are likelihoods.
 
-Both estimators follow scikit-learn's conventions: hyper-parameters in ``__init__``,
-learning in :meth:`Classifier.fit` and :meth:`Regressor.fit`, learned attributes ending in ``_``. Training minimises the
-average negative log-likelihood -log q(y|x) over the data, which is the empirical
-forward KL from the data distribution p(y|x) to the model q(y|x), up to the entropy
-of p that the model cannot change (chapter 4).
+Both estimators follow scikit-learn's conventions without depending on it:
+hyper-parameters in ``__init__`` (``get_params``/``set_params``, so that
+``sklearn.base.clone``, pipelines and grid searches work), learning in
+:meth:`Classifier.fit` and :meth:`Regressor.fit`, learned attributes ending in
+``_`` and reset by every fit, and a ``score`` method. Training minimises the
+average negative log-likelihood -log q(y|x) over the data, which is the
+empirical forward KL from the data distribution p(y|x) to the model q(y|x), up
+to the entropy of p that the model cannot change (chapter 4).
 
 The data generators return data *with* their true conditional distribution, so that
 the KL itself, not only the loss, can be computed.
+
+Randomness has no side effects: every ``seed`` is None, an int or a
+``numpy.random.Generator``, and neither NumPy's nor torch's global random state
+is read or changed. Torch runs single-threaded during training and prediction
+(``klcourse.set_torch_threads`` changes that), and the caller's thread setting
+is restored afterwards.
 """
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import math
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
 from torch import nn
 from tqdm.auto import tqdm
 
-from klcourse._validation import finite_array, positive_int
+from klcourse._progress import show_progress
+from klcourse._random import Seed, make_rng, seeded, torch_generator
+from klcourse._threads import limited_threads
+from klcourse._validation import (
+    detached,
+    check_choice,
+    finite_array,
+    positive_float,
+    positive_int,
+    probability_array,
+)
 
 __all__ = [
-    "Classifier",
     "ClassificationData",
+    "Classifier",
     "NotFittedError",
     "RegressionData",
     "Regressor",
@@ -38,6 +61,9 @@ __all__ = [
 D = torch.distributions
 LIKELIHOODS = ("gaussian", "laplace", "heteroscedastic")
 NOISES = ("gaussian", "laplace", "heteroscedastic", "student_t")
+
+#: Smallest predicted or fitted scale of a regression noise model.
+MIN_SCALE = 1e-6
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -90,12 +116,14 @@ def class_probabilities(
     A softmax of :math:`-\text{sharpness} \cdot \|x - c_k\|^2 / 2` over the three
     ``CLASS_CENTRES``: curved class boundaries with genuinely uncertain regions
     between the classes, so that the conditional entropy is well above zero.
+    ``sharpness`` 0 gives the uniform distribution.
 
     Examples
     --------
     >>> class_probabilities([[0.0, 0.0]]).sum()
     np.float64(1.0)
     """
+    sharpness = positive_float(sharpness, "sharpness", allow_zero=True)
     x = finite_array(X, "X")
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"X must have shape (n, 2), got {x.shape}")
@@ -104,7 +132,7 @@ def class_probabilities(
 
 
 def make_classification_task(
-    n: int, *, sharpness: float = 1.5, seed: int | None = None
+    n: int, *, sharpness: float = 1.5, seed: Seed = None
 ) -> ClassificationData:
     """Draw n points uniformly from [-3, 3]^2 and a label for each from the true p(y|x).
 
@@ -114,8 +142,9 @@ def make_classification_task(
         Number of points.
     sharpness : float
         Larger is less noisy (see :func:`class_probabilities`).
-    seed : int, optional
-        Seeds inputs and labels.
+    seed : None, int or numpy.random.Generator
+        Seeds inputs and labels; a generator is advanced. The global random
+        states of NumPy and torch are neither used nor changed.
 
     Returns
     -------
@@ -128,7 +157,8 @@ def make_classification_task(
     ((5, 2), (5,), (5, 3))
     """
     n = positive_int(n, "n")
-    rng = np.random.default_rng(seed)
+    sharpness = positive_float(sharpness, "sharpness", allow_zero=True)
+    rng = make_rng(seed)
     X = rng.uniform(-3, 3, size=(n, 2))
     proba = class_probabilities(X, sharpness=sharpness)
     # Inverse-CDF sampling of one label per row.
@@ -200,8 +230,7 @@ def noise_distribution(x: ArrayLike, noise: str) -> D.Distribution:
     >>> noise_distribution([0.0, 1.0], "student_t").batch_shape
     torch.Size([2])
     """
-    if noise not in NOISES:
-        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    noise = check_choice(noise, "noise", NOISES)
     values = finite_array(x, "x")
     loc = torch.from_numpy(true_function(values))
     if noise == "gaussian":
@@ -217,7 +246,7 @@ def noise_distribution(x: ArrayLike, noise: str) -> D.Distribution:
 
 
 def make_regression_task(
-    n: int, *, noise: str = "gaussian", seed: int | None = None
+    n: int, *, noise: str = "gaussian", seed: Seed = None
 ) -> RegressionData:
     """Draw n inputs uniformly from [-3, 3] and a target for each from the true p(y|x).
 
@@ -225,6 +254,8 @@ def make_regression_task(
     ``"gaussian"`` (standard deviation 0.3), ``"laplace"`` (standard deviation 0.3),
     ``"heteroscedastic"`` (Gaussian with standard deviation :func:`true_noise_scale`)
     and ``"student_t"`` (1.5 degrees of freedom: heavy tails, infinite variance).
+    ``seed`` (None, an int or a ``numpy.random.Generator``) seeds inputs and
+    noise without touching NumPy's or torch's global random state.
 
     Examples
     --------
@@ -233,13 +264,11 @@ def make_regression_task(
     ((4, 1), (4,), torch.Size([4]))
     """
     n = positive_int(n, "n")
-    if noise not in NOISES:
-        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
-    rng = np.random.default_rng(seed)
+    noise = check_choice(noise, "noise", NOISES)
+    rng = make_rng(seed)
     X = np.sort(rng.uniform(-3, 3, size=n))[:, None]
     dist = noise_distribution(X[:, 0], noise)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(rng.integers(2**62)))
+    with seeded(rng):
         y = dist.sample().numpy()
     return RegressionData(X, y, dist)
 
@@ -248,11 +277,15 @@ def make_regression_task(
 
 
 class _Network:
-    """Shared machinery: an MLP trained with Adam on a negative log-likelihood."""
+    """Shared machinery: an MLP trained with Adam on a negative log-likelihood.
 
-    n_outputs: int
+    Subclasses define ``__init__`` (the hyper-parameters, stored unchanged),
+    the loss, the number of outputs and the validation of the targets.
+    """
+
     n_features_in_: int
     network_: nn.Sequential
+    history_: dict[str, list[float]]
 
     def __init__(
         self,
@@ -262,8 +295,8 @@ class _Network:
         lr: float = 1e-2,
         batch_size: int = 128,
         weight_decay: float = 0.0,
-        seed: int | None = None,
-        progress: bool = True,
+        seed: Seed = None,
+        progress: bool | None = None,
     ) -> None:
         self.hidden = hidden
         self.epochs = epochs
@@ -273,36 +306,112 @@ class _Network:
         self.seed = seed
         self.progress = progress
 
-    def _check_params(self) -> None:
-        if isinstance(self.hidden, int) or not all(
-            isinstance(h, int) and h > 0 for h in self.hidden
+    # --- scikit-learn's estimator protocol, without scikit-learn ---------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The hyper-parameters: the named arguments of ``__init__``, sorted."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        names = []
+        for parameter in parameters:
+            if parameter.kind is parameter.VAR_POSITIONAL:
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args")
+            if parameter.name != "self" and (
+                parameter.kind is not parameter.VAR_KEYWORD
+            ):
+                names.append(parameter.name)
+        return sorted(names)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyper-parameters as a dict, as scikit-learn's ``get_params``.
+
+        No hyper-parameter is itself an estimator, so ``deep`` changes
+        nothing; it is accepted for scikit-learn's tools (``clone``, grid
+        searches).
+
+        Examples
+        --------
+        >>> Classifier((8,), epochs=3).get_params()["epochs"]
+        3
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Any:
+        """Set hyper-parameters by name and return the model.
+
+        Nothing is checked until :meth:`fit`; an unknown name is a
+        ``ValueError`` naming it. A fitted model keeps its learned
+        attributes until the next fit.
+
+        Examples
+        --------
+        >>> Regressor().set_params(likelihood="laplace", epochs=5).epochs
+        5
+        """
+        valid = self._param_names()
+        for name in params:
+            if name not in valid:
+                raise ValueError(
+                    f"{name!r} is not a parameter of {type(self).__name__};"
+                    f" valid parameters are {valid}"
+                )
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        signature = inspect.signature(type(self).__init__)
+        shown = []
+        for name, parameter in signature.parameters.items():
+            if name == "self" or not hasattr(self, name):
+                continue
+            value = getattr(self, name)
+            if not _same(value, parameter.default):
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "network_")
+
+    def _reset(self) -> None:
+        """Forget everything learned: every attribute ending in ``_``."""
+        learned = [
+            name
+            for name in vars(self)
+            if name.endswith("_") and not name.startswith("__")
+        ]
+        for name in learned:
+            delattr(self, name)
+
+    # --- training -----------------------------------------------------------------------------
+
+    def _check_params(self) -> tuple[np.random.Generator, bool]:
+        """Check every hyper-parameter; return the seed's generator and the bar choice."""
+        if isinstance(self.hidden, (str, bytes)) or not isinstance(
+            self.hidden, Iterable
         ):
-            raise ValueError(
-                f"hidden must be a sequence of positive layer widths, got {self.hidden!r}"
+            raise TypeError(
+                "hidden must be a sequence of layer widths, got "
+                f"{type(self.hidden).__name__}"
             )
+        for i, width in enumerate(self.hidden):
+            positive_int(width, f"hidden[{i}]")
         positive_int(self.epochs, "epochs")
         positive_int(self.batch_size, "batch_size")
-        if not (
-            isinstance(self.lr, (int, float))
-            and math.isfinite(self.lr)
-            and self.lr > 0
-        ):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not (
-            isinstance(self.weight_decay, (int, float))
-            and self.weight_decay >= 0
-        ):
-            raise ValueError(
-                f"weight_decay must be a non-negative number, got {self.weight_decay!r}"
-            )
+        positive_float(self.lr, "lr")
+        positive_float(self.weight_decay, "weight_decay", allow_zero=True)
+        return make_rng(self.seed), show_progress(self.progress)
+
+    def _n_outputs(self) -> int:
+        raise NotImplementedError
 
     def _build(self, n_inputs: int) -> nn.Sequential:
-        widths = [n_inputs, *self.hidden]
+        widths = [n_inputs, *(int(width) for width in self.hidden)]
         layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in itertools.pairwise(widths):
             layers += [nn.Linear(a, b, dtype=torch.float64), nn.Tanh()]
         layers.append(
-            nn.Linear(widths[-1], self.n_outputs, dtype=torch.float64)
+            nn.Linear(widths[-1], self._n_outputs(), dtype=torch.float64)
         )
         return nn.Sequential(*layers)
 
@@ -312,40 +421,90 @@ class _Network:
         """The mean negative log-likelihood of the targets under the outputs."""
         raise NotImplementedError
 
+    def _targets(self, y: ArrayLike, n: int, name: str) -> torch.Tensor:
+        """Validate ``y`` for ``n`` rows and return it as a tensor."""
+        raise NotImplementedError
+
+    def _fit_targets(self, y: ArrayLike, n: int) -> torch.Tensor:
+        """Validate the training targets, learning what they define."""
+        return self._targets(y, n, "y")
+
+    def _fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        eval_set: tuple[ArrayLike, ArrayLike] | None,
+        callback: Callable[[Any], None] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Start afresh, check everything, train; return the training data."""
+        self._reset()
+        try:
+            return self._fit_checked(X, y, eval_set, callback)
+        except Exception:
+            self._reset()  # no half-fitted model
+            raise
+
+    def _fit_checked(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        eval_set: tuple[ArrayLike, ArrayLike] | None,
+        callback: Callable[[Any], None] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        rng, progress = self._check_params()
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"callback must be callable, got {type(callback).__name__}"
+            )
+        x = _inputs(X)
+        targets = self._fit_targets(_required(y, "y", self), len(x))
+        self.n_features_in_ = x.shape[1]
+        evaluation = None
+        if eval_set is not None:
+            if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
+                raise TypeError(
+                    "eval_set must be a pair (X_val, y_val), got "
+                    f"{type(eval_set).__name__}"
+                )
+            x_val = self._inputs(eval_set[0], "eval_set X")
+            name = "eval_set y"
+            y_val = _required(eval_set[1], name, self)
+            evaluation = (x_val, self._targets(y_val, len(x_val), name))
+        self._train(x, targets, evaluation, callback, rng, progress)
+        return x, targets
+
     def _train(
         self,
         X: torch.Tensor,
         y: torch.Tensor,
         eval_set: tuple[torch.Tensor, torch.Tensor] | None,
         callback: Callable[[Any], None] | None,
+        rng: np.random.Generator,
+        progress: bool,
     ) -> None:
-        self._check_params()
-        seed = (
-            self.seed if self.seed is not None else int(torch.seed() % 2**62)
-        )
-        generator = torch.Generator().manual_seed(seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(rng):  # the initial weights
             self.network_ = self._build(X.shape[1])
+        order_generator = torch_generator(rng)
         optimiser = torch.optim.Adam(
             self.network_.parameters(),
-            lr=self.lr,
-            weight_decay=self.weight_decay,
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
         )
-        self.history_: dict[str, list[float]] = {"train_loss": []}
+        self.history_ = {"train_loss": []}
         if eval_set is not None:
             self.history_["val_loss"] = []
+        batch_size = int(self.batch_size)
         for _ in tqdm(
-            range(self.epochs),
+            range(int(self.epochs)),
             desc=type(self).__name__,
-            disable=not self.progress,
+            disable=not progress,
             unit="epoch",
         ):
             self.network_.train()
-            order = torch.randperm(len(X), generator=generator)
+            order = torch.randperm(len(X), generator=order_generator)
             total = 0.0
-            for start in range(0, len(X), self.batch_size):
-                batch = order[start : start + self.batch_size]
+            for start in range(0, len(X), batch_size):
+                batch = order[start : start + batch_size]
                 optimiser.zero_grad()
                 loss = self._loss(self.network_(X[batch]), y[batch])
                 loss.backward()
@@ -357,60 +516,102 @@ class _Network:
             if callback is not None:
                 callback(self)
 
-    _target_word = "targets"
-
-    def _targets(self, y: ArrayLike, n: int, name: str) -> torch.Tensor:
-        """Validate ``y`` for ``n`` rows and return it as a tensor."""
-        raise NotImplementedError
-
-    def _fit_data(
-        self,
-        X: ArrayLike,
-        y: ArrayLike,
-        eval_set: tuple[ArrayLike, ArrayLike] | None,
-        callback: Callable[[Any], None] | None,
-    ) -> torch.Tensor:
-        """Validate the training (and evaluation) data, train, and return the training targets."""
-        x = _inputs(X)
-        self.n_features_in_ = x.shape[1]
-        targets = self._targets(y, len(x), "y")
-        evaluation = None
-        if eval_set is not None:
-            x_val = _inputs(eval_set[0], self.n_features_in_)
-            evaluation = (
-                x_val,
-                self._targets(
-                    eval_set[1], len(x_val), f"eval_set {self._target_word}"
-                ),
-            )
-        self._train(x, targets, evaluation, callback)
-        return targets
-
     def _evaluate(self, X: torch.Tensor, y: torch.Tensor) -> float:
         with torch.no_grad():
             return self._loss(self.network_(X), y).item()
+
+    # --- prediction ---------------------------------------------------------------------------
+
+    def _inputs(self, X: ArrayLike, name: str = "X") -> torch.Tensor:
+        """``X`` as a tensor, with as many features as in training."""
+        return _inputs(X, name, self.n_features_in_, type(self).__name__)
 
     def _outputs(self, X: ArrayLike) -> torch.Tensor:
         if not hasattr(self, "network_"):
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(X, y) first"
             )
-        x = _inputs(X, self.n_features_in_)
+        x = self._inputs(X)
         with torch.no_grad():
             return self.network_(x)
 
 
-def _inputs(X: ArrayLike, n_features: int | None = None) -> torch.Tensor:
-    x = finite_array(X, "X")
+def _same(value: Any, default: Any) -> bool:
+    """Whether a hyper-parameter still has its default (for ``repr``)."""
+    if value is default:
+        return True
+    if type(value) is not type(default):
+        return False
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # arrays compare elementwise
+        return False
+
+
+def _required(y: Any, name: str, model: _Network) -> Any:
+    """Refuse a missing target (``None``) as scikit-learn does."""
+    if y is None:
+        raise ValueError(
+            f"{name} is missing: {type(model).__name__} requires y to be "
+            "passed, but the target y is None"
+        )
+    return y
+
+
+def _inputs(
+    X: ArrayLike,
+    name: str = "X",
+    n_features: int | None = None,
+    model: str = "the model",
+) -> torch.Tensor:
+    """Validate inputs of shape (n_samples, n_features); return a float64 copy."""
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix, but klcourse's networks need dense "
+            f"input: pass {name}.toarray()"
+        )
+    x = finite_array(X, name)
     if x.ndim != 2:
         raise ValueError(
-            f"X must have shape (n_samples, n_features), got {x.shape}"
+            f"{name} must have shape (n_samples, n_features), got {x.shape}."
+            " Reshape your data: X.reshape(-1, 1) for a single feature,"
+            " X.reshape(1, -1) for a single sample"
         )
+    for axis, what in enumerate(("sample(s)", "feature(s)")):
+        if x.shape[axis] == 0:
+            raise ValueError(
+                f"{name} has 0 {what} (shape={x.shape}) while a minimum of 1"
+                " is required."
+            )
     if n_features is not None and x.shape[1] != n_features:
         raise ValueError(
-            f"X has {x.shape[1]} features, but the model was fitted with {n_features}"
+            f"{name} has {x.shape[1]} features, but {model} is expecting "
+            f"{n_features} features as input"
         )
-    return torch.from_numpy(np.ascontiguousarray(x))
+    # A copy: C-ordered, writable, and never a view of the caller's array.
+    return torch.from_numpy(np.array(x, dtype=np.float64, order="C"))
+
+
+def _label_array(y: ArrayLike, name: str) -> NDArray[Any]:
+    """Class labels as given (ints, strings, ...), refusing continuous values."""
+    raw = np.asarray(detached(y))
+    if raw.ndim != 1 or raw.dtype.kind in "US":
+        return raw
+    if raw.dtype.kind == "O" and not all(
+        isinstance(value, numbers.Number) for value in raw
+    ):
+        if any(value is None for value in raw):
+            raise ValueError(f"{name} contains a missing label (None)")
+        return raw
+    values = finite_array(raw, name)
+    fractional = values != np.round(values)
+    if fractional.any():
+        raise ValueError(
+            f"{name} must hold class labels, but it has continuous values"
+            f" such as {float(values[fractional][0])!r} (Unknown label type: "
+            "continuous); pass probabilities as an (n, n_classes) array"
+        )
+    return raw
 
 
 class Classifier(_Network):
@@ -419,21 +620,34 @@ class Classifier(_Network):
     Parameters
     ----------
     hidden : sequence of int
-        Widths of the hidden layers (tanh activations).
+        Widths of the hidden layers (tanh activations); empty for a
+        multinomial logistic regression.
     epochs, lr, batch_size, weight_decay : optional
         Adam training settings.
     n_classes : int, optional
-        Number of classes; inferred as ``max(y) + 1`` when omitted.
-    seed : int, optional
-        Seeds the initial weights and the order of the mini-batches.
-    progress : bool
-        Show a progress bar over epochs.
+        Fixes the classes to ``0, ..., n_classes - 1``: labels must then be
+        such integers, not every class needs to appear in ``y`` (a subset of
+        the data may even hold a single class), and ``predict_proba`` always
+        has ``n_classes`` columns. Without it the classes are the distinct
+        labels of ``y`` (any sortable values: integers, strings...), of which
+        there must be at least two, as in scikit-learn.
+    seed : None, int or numpy.random.Generator
+        Seeds the initial weights and the order of the mini-batches. The same
+        int gives the same model; a generator is advanced by every fit; None
+        draws fresh entropy. Global random states are left untouched.
+    progress : bool, optional
+        Show a progress bar over epochs; None (the default) shows one only in
+        interactive use (a notebook or a terminal), never under pytest.
 
     Attributes
     ----------
+    classes_ : numpy.ndarray, shape (n_classes,)
+        The class labels, sorted; column k of :meth:`predict_proba` is
+        ``classes_[k]``.
+    n_classes_ : int
+    n_features_in_ : int
     network_ : torch.nn.Sequential
         The trained network (outputs logits).
-    n_classes_ : int
     history_ : dict of list of float
         Per epoch: ``"train_loss"`` (mean cross-entropy over the epoch's batches)
         and, with ``eval_set``, ``"val_loss"``.
@@ -441,11 +655,18 @@ class Classifier(_Network):
     Examples
     --------
     >>> data = make_classification_task(400, seed=0)
-    >>> model = Classifier((16,), epochs=5, seed=0, progress=False)
+    >>> model = Classifier((16,), epochs=5, seed=0)
+    >>> model
+    Classifier(hidden=(16,), epochs=5, seed=0)
     >>> model = model.fit(data.X, data.y)
-    >>> model.predict_proba(data.X[:2]).shape
-    (2, 3)
+    >>> model.predict_proba(data.X[:2]).shape, model.classes_
+    ((2, 3), array([0, 1, 2]))
+    >>> bool(model.score(data.X, data.y) > 0.5)
+    True
     """
+
+    classes_: NDArray[Any]
+    n_classes_: int
 
     def __init__(
         self,
@@ -456,8 +677,8 @@ class Classifier(_Network):
         batch_size: int = 128,
         weight_decay: float = 0.0,
         n_classes: int | None = None,
-        seed: int | None = None,
-        progress: bool = True,
+        seed: Seed = None,
+        progress: bool | None = None,
     ) -> None:
         super().__init__(
             hidden,
@@ -470,6 +691,18 @@ class Classifier(_Network):
         )
         self.n_classes = n_classes
 
+    def __sklearn_tags__(self) -> Any:
+        # Only scikit-learn calls this, so it is importable here; klcourse
+        # itself never imports scikit-learn.
+        from sklearn.utils import ClassifierTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(),
+        )
+
+    @limited_threads
     def fit(
         self,
         X: ArrayLike,
@@ -478,62 +711,106 @@ class Classifier(_Network):
         eval_set: tuple[ArrayLike, ArrayLike] | None = None,
         callback: Callable[[Classifier], None] | None = None,
     ) -> Classifier:
-        """Train on inputs ``X`` (n, d) and integer labels ``y`` (n,) in ``[0, n_classes)``.
+        """Train from scratch on inputs ``X`` and labels or probabilities ``y``.
 
-        ``y`` may also be an (n, n_classes) array of target probabilities (soft
-        labels, as in label smoothing or distillation): the loss is then the
-        cross-entropy to those distributions. ``eval_set=(X_val, y_val)`` records a
-        validation loss per epoch; ``callback(model)`` runs after every epoch.
+        Every learned attribute is reset first, so a refit forgets the
+        previous data entirely; if fit raises, the model is left unfitted.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d)
+            Finite real inputs: NumPy arrays of any real dtype, lists, pandas
+            objects or torch tensors (detached first).
+        y : array_like, shape (n,) or (n, n_classes)
+            Class labels, or one probability vector per row (soft labels, as
+            in label smoothing or distillation; the loss is then the
+            cross-entropy to those distributions and the classes are
+            ``0, ..., n_classes - 1``). Probabilities are never renormalised.
+        eval_set : (X_val, y_val), optional
+            Records a validation loss per epoch in ``history_["val_loss"]``.
+        callback : callable, optional
+            ``callback(model)`` runs after every epoch.
+
+        Returns
+        -------
+        Classifier
+            The fitted model itself.
+
+        Examples
+        --------
+        >>> X = [[0.0], [0.2], [1.0], [1.2]]
+        >>> model = Classifier((), epochs=50, lr=0.1, seed=0)
+        >>> model.fit(X, ["no", "no", "yes", "yes"]).predict([[1.1]])
+        array(['yes'], dtype='<U3')
         """
-        self._fit_data(X, y, eval_set, callback)
+        self._fit(X, y, eval_set, callback)
         return self
 
-    _target_word = "labels"
-
-    def _targets(self, y: ArrayLike, n: int, name: str = "y") -> torch.Tensor:
-        labels = finite_array(y, name)
-        if labels.shape[0] != n:
-            raise ValueError(
-                f"{name} has {labels.shape[0]} rows but X has {n}"
-            )
-        if labels.ndim == 2:  # soft labels: one probability vector per row
-            if np.any(labels < 0) or not np.allclose(
-                labels.sum(1), 1.0, atol=1e-9
-            ):
+    def _fit_targets(self, y: ArrayLike, n: int) -> torch.Tensor:
+        labels = _label_array(y, "y")
+        _check_rows(labels, n, "y")
+        if self.n_classes is not None:
+            n_classes = positive_int(self.n_classes, "n_classes", minimum=2)
+            classes = np.arange(n_classes)
+        elif labels.ndim == 2:
+            classes = np.arange(labels.shape[1])
+        else:
+            try:
+                classes = np.unique(labels)
+            except TypeError as error:
+                raise TypeError(
+                    f"y mixes labels that cannot be ordered: {error}"
+                ) from error
+            if len(classes) < 2:
                 raise ValueError(
-                    f"{name} given as probabilities must be non-negative rows summing to 1"
+                    f"y has only one class, {classes.tolist()[0]!r}: a"
+                    " classifier needs at least 2 (or pass n_classes to fix"
+                    " the classes)"
                 )
-            self._set_classes(labels.shape[1])
+        self.classes_ = classes
+        self.n_classes_ = len(self.classes_)
+        return self._targets(y, n, "y")
+
+    def _targets(self, y: ArrayLike, n: int, name: str) -> torch.Tensor:
+        labels = _label_array(y, name)
+        _check_rows(labels, n, name)
+        if labels.ndim == 2:  # soft labels: one probability vector per row
+            if labels.shape[1] < 2:
+                raise ValueError(
+                    f"{name} has shape {labels.shape}: a 2-D y holds one"
+                    " probability per class (at least 2 columns); pass labels"
+                    " as a 1-D array"
+                )
             if labels.shape[1] != self.n_classes_:
                 raise ValueError(
-                    f"{name} has {labels.shape[1]} columns, expected {self.n_classes_} classes"
+                    f"{name} has {labels.shape[1]} columns, expected "
+                    f"{self.n_classes_} classes"
                 )
-            return torch.from_numpy(labels)
-        if (
-            labels.ndim != 1
-            or np.any(labels != np.round(labels))
-            or np.any(labels < 0)
-        ):
-            raise ValueError(
-                f"{name} must hold non-negative integer class labels, shape (n,)"
+            return torch.from_numpy(
+                np.array(probability_array(y, name, axis=1), order="C")
             )
-        self._set_classes(int(labels.max()) + 1)
-        if labels.max() >= self.n_classes_:
-            raise ValueError(
-                f"{name} has label {int(labels.max())}, out of range for {self.n_classes_} classes"
-            )
-        return torch.from_numpy(labels.astype(np.int64))
+        return torch.from_numpy(self._encode(labels, name))
 
-    def _set_classes(self, inferred: int) -> None:
-        if not hasattr(self, "n_classes_"):
-            if self.n_classes is not None:
-                positive_int(self.n_classes, "n_classes", minimum=2)
-            self.n_classes_ = (
-                self.n_classes if self.n_classes is not None else inferred
-            )
+    def _encode(self, labels: NDArray[Any], name: str) -> NDArray[np.int64]:
+        """Positions of ``labels`` in ``classes_``, refusing unknown labels."""
+        try:
+            uniques, inverse = np.unique(labels, return_inverse=True)
+        except TypeError as error:
+            raise TypeError(
+                f"{name} mixes labels that cannot be ordered: {error}"
+            ) from error
+        position = {label: k for k, label in enumerate(self.classes_.tolist())}
+        codes = []
+        for label in uniques.tolist():
+            if label not in position:
+                raise ValueError(
+                    f"{name} has label {label!r}, not one of the "
+                    f"{self.n_classes_} classes {self.classes_.tolist()}"
+                )
+            codes.append(position[label])
+        return np.asarray(codes, dtype=np.int64)[inverse.reshape(-1)]
 
-    @property
-    def n_outputs(self) -> int:  # type: ignore[override]
+    def _n_outputs(self) -> int:
         return self.n_classes_
 
     def _loss(
@@ -542,13 +819,83 @@ class Classifier(_Network):
         # -log q(y|x) averaged over the batch (soft targets: -sum_y t(y) log q(y|x)).
         return nn.functional.cross_entropy(outputs, targets)
 
+    @limited_threads
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
-        """The model's q(y|x), shape (n, n_classes)."""
+        """The model's q(y|x), shape (n, n_classes), columns in ``classes_`` order.
+
+        Examples
+        --------
+        >>> data = make_classification_task(50, seed=0)
+        >>> model = Classifier((4,), epochs=1, seed=0).fit(data.X, data.y)
+        >>> model.predict_proba(data.X).sum(axis=1).round(6)[:3]
+        array([1., 1., 1.])
+        """
         return torch.softmax(self._outputs(X), dim=-1).numpy()
 
-    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
-        """The most probable class for each row."""
-        return self.predict_proba(X).argmax(axis=1)
+    @limited_threads
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """The most probable class for each row, a label from ``classes_``.
+
+        Examples
+        --------
+        >>> data = make_classification_task(50, seed=0)
+        >>> model = Classifier((4,), epochs=1, seed=0).fit(data.X, data.y)
+        >>> model.predict(data.X[:4]).shape
+        (4,)
+        """
+        most_probable = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[most_probable]
+
+    def score(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
+        """Accuracy: the (weighted) fraction of rows whose label is predicted.
+
+        Examples
+        --------
+        >>> model = Classifier((), epochs=50, lr=0.1, seed=0)
+        >>> model.fit([[0.0], [1.0]], [0, 1]).score([[0.0], [1.0]], [0, 1])
+        1.0
+        """
+        predicted = self.predict(X)
+        labels = _label_array(_required(y, "y", self), "y")
+        if labels.ndim != 1:
+            raise ValueError(
+                f"y must be 1-D class labels for score, got shape {labels.shape}"
+            )
+        _check_rows(labels, len(predicted), "y")
+        return _weighted_mean(
+            (predicted == labels).astype(np.float64), sample_weight
+        )
+
+
+def _check_rows(y: NDArray[Any], n: int, name: str) -> None:
+    if y.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must have shape (n,) or (n, n_classes), got {y.shape}"
+        )
+    if y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} rows but X has {n}")
+
+
+def _weighted_mean(
+    values: NDArray[np.float64], sample_weight: ArrayLike | None
+) -> float:
+    if sample_weight is None:
+        return float(values.mean())
+    weights = finite_array(sample_weight, "sample_weight")
+    if weights.shape != values.shape:
+        raise ValueError(
+            f"sample_weight must have shape {values.shape}, got {weights.shape}"
+        )
+    if np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError(
+            "sample_weight must be non-negative with a positive sum"
+        )
+    return float(np.average(values, weights=weights))
 
 
 class Regressor(_Network):
@@ -574,20 +921,24 @@ class Regressor(_Network):
 
     Attributes
     ----------
+    n_features_in_ : int
     network_ : torch.nn.Sequential
     scale_ : float
-        For fixed-scale likelihoods, the maximum-likelihood scale of the training
-        residuals, used by :meth:`predict_dist`.
+        Only for fixed-scale likelihoods: the maximum-likelihood scale of the
+        training residuals (at least ``MIN_SCALE``), used by
+        :meth:`predict_dist`.
     history_ : dict of list of float
 
     Examples
     --------
     >>> data = make_regression_task(200, seed=0)
-    >>> model = Regressor((16,), epochs=5, seed=0, progress=False)
+    >>> model = Regressor((16,), epochs=5, seed=0)
     >>> model = model.fit(data.X, data.y)
     >>> model.predict(data.X[:3]).shape
     (3,)
     """
+
+    scale_: float
 
     def __init__(
         self,
@@ -599,8 +950,8 @@ class Regressor(_Network):
         lr: float = 1e-2,
         batch_size: int = 128,
         weight_decay: float = 0.0,
-        seed: int | None = None,
-        progress: bool = True,
+        seed: Seed = None,
+        progress: bool | None = None,
     ) -> None:
         super().__init__(
             hidden,
@@ -614,10 +965,26 @@ class Regressor(_Network):
         self.likelihood = likelihood
         self.scale = scale
 
-    @property
-    def n_outputs(self) -> int:  # type: ignore[override]
+    def __sklearn_tags__(self) -> Any:
+        # Only scikit-learn calls this, so it is importable here; klcourse
+        # itself never imports scikit-learn.
+        from sklearn.utils import RegressorTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="regressor",
+            target_tags=TargetTags(required=True),
+            regressor_tags=RegressorTags(),
+        )
+
+    def _check_params(self) -> tuple[np.random.Generator, bool]:
+        check_choice(self.likelihood, "likelihood", LIKELIHOODS)
+        positive_float(self.scale, "scale")
+        return super()._check_params()
+
+    def _n_outputs(self) -> int:
         return 2 if self.likelihood == "heteroscedastic" else 1
 
+    @limited_threads
     def fit(
         self,
         X: ArrayLike,
@@ -626,37 +993,47 @@ class Regressor(_Network):
         eval_set: tuple[ArrayLike, ArrayLike] | None = None,
         callback: Callable[[Regressor], None] | None = None,
     ) -> Regressor:
-        """Train on inputs ``X`` (n, d) and finite targets ``y`` (n,)."""
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(
-                f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}"
-            )
-        if not (
-            isinstance(self.scale, (int, float))
-            and math.isfinite(self.scale)
-            and self.scale > 0
-        ):
-            raise ValueError(
-                f"scale must be a positive number, got {self.scale!r}"
-            )
-        targets = self._fit_data(X, y, eval_set, callback)
-        residuals = targets - self._outputs(X)[:, 0]
+        """Train from scratch on inputs ``X`` (n, d) and finite targets ``y`` (n,).
+
+        Every learned attribute is reset first, and if fit raises, the model
+        is left unfitted. ``X`` and ``y`` may be NumPy
+        arrays of any real dtype, lists, pandas objects or torch tensors;
+        ``eval_set=(X_val, y_val)`` records a validation loss per epoch and
+        ``callback(model)`` runs after every epoch.
+
+        Returns
+        -------
+        Regressor
+            The fitted model itself.
+
+        Examples
+        --------
+        >>> data = make_regression_task(50, seed=0)
+        >>> model = Regressor((4,), likelihood="laplace", epochs=2, seed=0)
+        >>> bool(model.fit(data.X, data.y).scale_ > 0)
+        True
+        """
+        x, targets = self._fit(X, y, eval_set, callback)
+        with torch.no_grad():
+            residuals = targets - self.network_(x)[:, 0]
         if self.likelihood == "gaussian":
-            self.scale_ = float(residuals.pow(2).mean().sqrt())
+            fitted = float(residuals.pow(2).mean().sqrt())
         elif self.likelihood == "laplace":
-            self.scale_ = float(residuals.abs().mean())
+            fitted = float(residuals.abs().mean())
+        else:
+            return self
+        self.scale_ = max(fitted, MIN_SCALE)
         return self
 
     def _distribution(self, outputs: torch.Tensor) -> D.Distribution:
         loc = outputs[:, 0]
         if self.likelihood == "heteroscedastic":
-            return D.Normal(loc, nn.functional.softplus(outputs[:, 1]) + 1e-6)
-        scale = torch.full_like(loc, getattr(self, "scale_", self.scale))
-        return (
-            D.Laplace(loc, scale)
-            if self.likelihood == "laplace"
-            else D.Normal(loc, scale)
-        )
+            scale = nn.functional.softplus(outputs[:, 1]) + MIN_SCALE
+            return D.Normal(loc, scale)
+        scale = torch.full_like(loc, self.scale_)
+        if self.likelihood == "laplace":
+            return D.Laplace(loc, scale)
+        return D.Normal(loc, scale)
 
     def _loss(
         self, outputs: torch.Tensor, targets: torch.Tensor
@@ -665,24 +1042,76 @@ class Regressor(_Network):
         # while training (scale_ is estimated afterwards).
         loc = outputs[:, 0]
         if self.likelihood == "heteroscedastic":
-            scale = nn.functional.softplus(outputs[:, 1]) + 1e-6
+            scale = nn.functional.softplus(outputs[:, 1]) + MIN_SCALE
             return -D.Normal(loc, scale).log_prob(targets).mean()
-        fixed = torch.full_like(loc, self.scale)
+        fixed = torch.full_like(loc, float(self.scale))
         if self.likelihood == "laplace":
             noise: D.Distribution = D.Laplace(loc, fixed)
         else:
             noise = D.Normal(loc, fixed)
         return -noise.log_prob(targets).mean()
 
+    @limited_threads
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """The predicted location: the mean (Gaussian models) or the median (Laplace)."""
+        """The predicted location: the mean (Gaussian models) or the median (Laplace).
+
+        Examples
+        --------
+        >>> data = make_regression_task(50, seed=0)
+        >>> model = Regressor((4,), epochs=2, seed=0).fit(data.X, data.y)
+        >>> model.predict([[0.0], [1.0]]).shape
+        (2,)
+        """
         return self._outputs(X)[:, 0].numpy()
 
+    @limited_threads
     def predict_dist(self, X: ArrayLike) -> D.Distribution:
-        """The predictive distribution q(y|x), a torch distribution with batch shape (n,)."""
+        """The predictive distribution q(y|x), a torch distribution with batch shape (n,).
+
+        Examples
+        --------
+        >>> data = make_regression_task(50, seed=0)
+        >>> model = Regressor((4,), epochs=2, seed=0).fit(data.X, data.y)
+        >>> model.predict_dist([[0.0], [1.0]]).batch_shape
+        torch.Size([2])
+        """
         return self._distribution(self._outputs(X))
 
-    def _targets(self, y: ArrayLike, n: int, name: str = "y") -> torch.Tensor:
+    def score(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
+        """The coefficient of determination R^2 of :meth:`predict` (as scikit-learn's).
+
+        1 is a perfect fit and 0 the constant mean of ``y``. When ``y`` is
+        constant, R^2 is 1 for a perfect prediction and 0 otherwise.
+
+        Examples
+        --------
+        >>> data = make_regression_task(300, seed=0)
+        >>> model = Regressor((16,), epochs=30, seed=0).fit(data.X, data.y)
+        >>> bool(model.score(data.X, data.y) > 0.5)
+        True
+        """
+        predicted = self.predict(X)
+        targets = _regression_targets(
+            _required(y, "y", self), len(predicted), "y"
+        ).numpy()
+        weights = (
+            np.ones_like(targets)
+            if sample_weight is None
+            else finite_array(sample_weight, "sample_weight")
+        )
+        mean = _weighted_mean(targets, weights)
+        residual = _weighted_mean((targets - predicted) ** 2, weights)
+        total = _weighted_mean((targets - mean) ** 2, weights)
+        if total == 0.0:
+            return 1.0 if residual == 0.0 else 0.0
+        return 1.0 - residual / total
+
+    def _targets(self, y: ArrayLike, n: int, name: str) -> torch.Tensor:
         return _regression_targets(y, n, name)
 
 
@@ -690,4 +1119,4 @@ def _regression_targets(y: ArrayLike, n: int, name: str) -> torch.Tensor:
     targets = finite_array(y, name)
     if targets.ndim != 1 or targets.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},), got {targets.shape}")
-    return torch.from_numpy(np.ascontiguousarray(targets))
+    return torch.from_numpy(np.array(targets, dtype=np.float64, order="C"))

@@ -154,16 +154,38 @@ def test_runtime_dependencies_are_declared_as_ranges() -> None:
     assert "version" in project, "the version has one home: pyproject.toml"
 
 
+def module_level_imports(tree: ast.Module) -> set[str]:
+    """Top-level packages imported outside functions (a function may import an
+    optional library lazily, e.g. scikit-learn inside ``__sklearn_tags__``)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add((node.module or "").split(".")[0])
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
 def test_package_imports_only_declared_dependencies() -> None:
-    """Every third-party module imported by klcourse is a declared dependency."""
+    """Every third-party module klcourse imports at load time is a declared dependency."""
     allowed = {"numpy", "scipy", "torch", "gymnasium", "matplotlib", "tqdm"}
-    found = set()
+    found: set[str] = set()
     for path in (ROOT / "klcourse").rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                found.add((node.module or "").split(".")[0])
+        found |= module_level_imports(ast.parse(path.read_text()))
     third_party = found - set(sys.stdlib_module_names) - {"klcourse"}
     assert third_party <= allowed, third_party - allowed
+
+
+def test_the_import_scan_sees_class_bodies_but_not_functions() -> None:
+    tree = ast.parse(
+        "import pandas\nclass A:\n    import yaml\n"
+        "    def f(self):\n        import sklearn\n"
+    )
+    assert module_level_imports(tree) == {"pandas", "yaml"}
