@@ -239,6 +239,15 @@ def positive_float(
     return number
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` if it is a bool (NumPy's included); else a ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be True or False, got {type(value).__name__}"
+        )
+    return bool(value)
+
+
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of the strings ``choices``.
 

@@ -40,8 +40,8 @@ from klcourse._progress import show_progress
 from klcourse._random import Seed, make_rng, seeded, torch_generator
 from klcourse._threads import limited_threads
 from klcourse._validation import (
-    detached,
     check_choice,
+    detached,
     finite_array,
     positive_float,
     positive_int,

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from gymnasium.utils.env_checker import check_env
 from scipy.special import logsumexp
 
+import klcourse
 from klcourse.rl import (
     MaxEntReinforce,
+    ReinforceConfig,
     TimeIndexed,
     policy_table,
     soft_value_iteration,
@@ -20,10 +26,19 @@ from klcourse.rl import (
     trajectory_kl,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def random_mdp(rng: np.random.Generator, n_states: int = 3, n_actions: int = 2, deterministic: bool = False):
+
+def random_mdp(
+    rng: np.random.Generator,
+    n_states: int = 3,
+    n_actions: int = 2,
+    deterministic: bool = False,
+):
     if deterministic:
-        P = np.eye(n_states)[rng.integers(n_states, size=(n_states, n_actions))]
+        P = np.eye(n_states)[
+            rng.integers(n_states, size=(n_states, n_actions))
+        ]
     else:
         P = rng.dirichlet(np.ones(n_states), size=(n_states, n_actions))
     R = rng.normal(size=(n_states, n_actions))
@@ -31,22 +46,49 @@ def random_mdp(rng: np.random.Generator, n_states: int = 3, n_actions: int = 2, 
 
 
 def brute_force(P, R, initial, policy, *, alpha, horizon):
-    """log Z and KL(q_pi || P) by enumerating every trajectory."""
+    """log Z, KL(q_pi || P) and J_alpha(pi) by enumerating every trajectory."""
     n_states, n_actions = R.shape
-    log_weights, q_probs = [], []
+    log_weights, q_probs, soft = [], [], []
     for states in itertools.product(range(n_states), repeat=horizon + 1):
         for actions in itertools.product(range(n_actions), repeat=horizon):
-            p_dyn = initial[states[0]] * np.prod([P[states[t], actions[t], states[t + 1]] for t in range(horizon)])
+            p_dyn = initial[states[0]] * np.prod(
+                [
+                    P[states[t], actions[t], states[t + 1]]
+                    for t in range(horizon)
+                ]
+            )
             if p_dyn == 0:
                 continue
             reward = sum(R[states[t], actions[t]] for t in range(horizon))
-            log_weights.append(math.log(p_dyn) + horizon * math.log(1 / n_actions) + reward / alpha)
-            q_probs.append(p_dyn * np.prod([policy[t, states[t], actions[t]] for t in range(horizon)]))
-    log_weights, q_probs = np.array(log_weights), np.array(q_probs)
+            log_weights.append(
+                math.log(p_dyn)
+                + horizon * math.log(1 / n_actions)
+                + reward / alpha
+            )
+            pis = [policy[t, states[t], actions[t]] for t in range(horizon)]
+            q_probs.append(p_dyn * np.prod(pis))
+            # the soft reward of this trajectory: r - alpha log(pi / U), summed
+            soft.append(
+                reward
+                - alpha
+                * sum(
+                    math.log(pi * n_actions) if pi > 0 else 0.0 for pi in pis
+                )
+            )
+    log_weights, q_probs, soft = (
+        np.array(log_weights),
+        np.array(q_probs),
+        np.array(soft),
+    )
     log_z = logsumexp(log_weights)
     keep = q_probs > 0
-    kl = float(np.sum(q_probs[keep] * (np.log(q_probs[keep]) - (log_weights[keep] - log_z))))
-    return float(log_z), kl
+    kl = float(
+        np.sum(
+            q_probs[keep]
+            * (np.log(q_probs[keep]) - (log_weights[keep] - log_z))
+        )
+    )
+    return float(log_z), kl, float(np.sum(q_probs * soft))
 
 
 # --- exact, tabular ------------------------------------------------------------------------
@@ -60,46 +102,98 @@ def test_soft_value_iteration_against_brute_force(seed: int) -> None:
     alpha, horizon = 0.7, 3
     optimum = soft_value_iteration(P, R, initial, alpha=alpha, horizon=horizon)
     policy = rng.dirichlet(np.ones(2), size=(horizon, 3))
-    log_z, kl = brute_force(P, R, initial, policy, alpha=alpha, horizon=horizon)
+    log_z, kl, _ = brute_force(
+        P, R, initial, policy, alpha=alpha, horizon=horizon
+    )
     assert optimum.log_partition == pytest.approx(log_z, rel=1e-12)
-    assert trajectory_kl(policy, P, R, initial, alpha=alpha, horizon=horizon).kl == pytest.approx(kl, rel=1e-10)
+    assert trajectory_kl(
+        policy, P, R, initial, alpha=alpha, horizon=horizon
+    ).kl == pytest.approx(kl, rel=1e-10)
     # The soft-optimal policy is the best policy: no random policy beats it.
-    best = trajectory_kl(optimum.policy, P, R, initial, alpha=alpha, horizon=horizon).kl
+    best = trajectory_kl(
+        optimum.policy, P, R, initial, alpha=alpha, horizon=horizon
+    ).kl
     for _ in range(20):
         other = rng.dirichlet(np.ones(2), size=(horizon, 3))
-        assert trajectory_kl(other, P, R, initial, alpha=alpha, horizon=horizon).kl > best
+        assert (
+            trajectory_kl(
+                other, P, R, initial, alpha=alpha, horizon=horizon
+            ).kl
+            > best
+        )
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_deterministic_dynamics_and_fixed_start_give_zero_kl(seed: int) -> None:
+def test_deterministic_dynamics_and_fixed_start_give_zero_kl(
+    seed: int,
+) -> None:
     rng = np.random.default_rng(10 + seed)
     P, R = random_mdp(rng, n_states=4, n_actions=3, deterministic=True)
     initial = np.eye(4)[0]
     optimum = soft_value_iteration(P, R, initial, alpha=0.5, horizon=5)
-    assert abs(trajectory_kl(optimum.policy, P, R, initial, alpha=0.5, horizon=5).kl) < 1e-9
+    assert (
+        abs(
+            trajectory_kl(
+                optimum.policy, P, R, initial, alpha=0.5, horizon=5
+            ).kl
+        )
+        < 1e-9
+    )
     uniform = np.full((4, 3), 1 / 3)
-    assert trajectory_kl(uniform, P, R, initial, alpha=0.5, horizon=5).kl > 1e-3
+    assert (
+        trajectory_kl(uniform, P, R, initial, alpha=0.5, horizon=5).kl > 1e-3
+    )
 
 
-def test_random_start_or_stochastic_dynamics_leave_a_positive_minimum() -> None:
+def test_random_start_or_stochastic_dynamics_leave_a_positive_minimum() -> (
+    None
+):
     rng = np.random.default_rng(20)
     P, R = random_mdp(rng, deterministic=True)
     random_start = np.array([0.5, 0.3, 0.2])
     optimum = soft_value_iteration(P, R, random_start, alpha=1.0, horizon=3)
-    assert trajectory_kl(optimum.policy, P, R, random_start, alpha=1.0, horizon=3).kl > 1e-6
+    assert (
+        trajectory_kl(
+            optimum.policy, P, R, random_start, alpha=1.0, horizon=3
+        ).kl
+        > 1e-6
+    )
     P_noisy, R_noisy = random_mdp(rng)
     start = np.eye(3)[0]
-    optimum = soft_value_iteration(P_noisy, R_noisy, start, alpha=1.0, horizon=3)
-    assert trajectory_kl(optimum.policy, P_noisy, R_noisy, start, alpha=1.0, horizon=3).kl > 1e-6
+    optimum = soft_value_iteration(
+        P_noisy, R_noisy, start, alpha=1.0, horizon=3
+    )
+    assert (
+        trajectory_kl(
+            optimum.policy, P_noisy, R_noisy, start, alpha=1.0, horizon=3
+        ).kl
+        > 1e-6
+    )
 
 
-def test_kl_identity_holds() -> None:
-    rng = np.random.default_rng(30)
+@pytest.mark.parametrize("seed", range(3))
+def test_kl_identity_against_enumeration(seed: int) -> None:
+    """KL = log Z - J/alpha, each term computed independently by enumeration."""
+    rng = np.random.default_rng(30 + seed)
     P, R = random_mdp(rng)
     initial = rng.dirichlet(np.ones(3))
-    policy = rng.dirichlet(np.ones(2), size=3)
-    result = trajectory_kl(policy, P, R, initial, alpha=0.3, horizon=4)
-    assert result.kl == pytest.approx(result.log_partition - result.soft_return / 0.3, rel=1e-12)
+    policy = rng.dirichlet(np.ones(2), size=3)  # stationary
+    alpha, horizon = 0.3, 4
+    result = trajectory_kl(policy, P, R, initial, alpha=alpha, horizon=horizon)
+    log_z, kl, soft_return = brute_force(
+        P,
+        R,
+        initial,
+        np.broadcast_to(policy, (horizon, 3, 2)),
+        alpha=alpha,
+        horizon=horizon,
+    )
+    # the identity itself, between quantities computed in different ways
+    assert kl == pytest.approx(log_z - soft_return / alpha, rel=1e-10)
+    # and trajectory_kl's parts agree with the enumeration, one by one
+    assert result.soft_return == pytest.approx(soft_return, rel=1e-10)
+    assert result.log_partition == pytest.approx(log_z, rel=1e-12)
+    assert result.kl == pytest.approx(kl, rel=1e-10)
     assert result.kl > 0
 
 
@@ -110,26 +204,113 @@ def test_tabular_mdp_reads_frozen_lake() -> None:
     assert mdp.terminal[15] and mdp.terminal[5] and not mdp.terminal[0]
     assert np.all(mdp.P[15, :, 15] == 1.0) and np.all(mdp.R[15] == 0.0)
     assert mdp.initial[0] == 1.0
-    slippery = tabular_mdp(gym.make("FrozenLake-v1", is_slippery=True), horizon=8)
+    slippery = tabular_mdp(
+        gym.make("FrozenLake-v1", is_slippery=True), horizon=8
+    )
     assert slippery.P[0, 1].max() < 1.0
 
 
 def test_tabular_errors() -> None:
     P, R = random_mdp(np.random.default_rng(0))
-    with pytest.raises(ValueError, match="alpha must be a positive number"):
-        soft_value_iteration(P, R, np.eye(3)[0], alpha=0.0, horizon=2)
-    with pytest.raises(ValueError, match=r"R must have shape \(3, 2\)"):
-        soft_value_iteration(P, R.T, np.eye(3)[0], alpha=1.0, horizon=2)
-    with pytest.raises(ValueError, match="P must hold probability distributions"):
-        soft_value_iteration(P * 2, R, np.eye(3)[0], alpha=1.0, horizon=2)
-    with pytest.raises(ValueError, match="initial must be a probability distribution"):
+    start = np.eye(3)[0]
+    with pytest.raises(
+        ValueError, match="^alpha must be a finite positive number, got 0.0"
+    ):
+        soft_value_iteration(P, R, start, alpha=0.0, horizon=2)
+    with pytest.raises(TypeError, match="^alpha must be a number, got str"):
+        soft_value_iteration(P, R, start, alpha="1", horizon=2)
+    with pytest.raises(TypeError, match="^alpha must be a number, got bool"):
+        trajectory_kl(np.full((3, 2), 0.5), P, R, start, alpha=True, horizon=2)
+    with pytest.raises(ValueError, match="^horizon must be at least 1, got 0"):
+        soft_value_iteration(P, R, start, alpha=1.0, horizon=0)
+    with pytest.raises(
+        TypeError, match="^horizon must be an integer, got float"
+    ):
+        trajectory_kl(
+            np.full((3, 2), 0.5), P, R, start, alpha=1.0, horizon=2.0
+        )
+    with pytest.raises(ValueError, match=r"^R must have shape \(3, 2\)"):
+        soft_value_iteration(P, R.T, start, alpha=1.0, horizon=2)
+    with pytest.raises(ValueError, match="^R must be finite"):
+        soft_value_iteration(
+            P, np.where(R > 0, np.inf, R), start, alpha=1.0, horizon=2
+        )
+    with pytest.raises(ValueError, match=r"^P must have shape \(S, A, S\)"):
+        soft_value_iteration(P[:, :, :2], R, start, alpha=1.0, horizon=2)
+    with pytest.raises(ValueError, match="^P must sum to 1"):
+        soft_value_iteration(P * 2, R, start, alpha=1.0, horizon=2)
+    with pytest.raises(TypeError, match="^P must be a numeric array"):
+        soft_value_iteration("P", R, start, alpha=1.0, horizon=2)
+    with pytest.raises(ValueError, match="^initial must sum to 1"):
         soft_value_iteration(P, R, np.ones(3), alpha=1.0, horizon=2)
-    with pytest.raises(ValueError, match="policy must have shape"):
-        trajectory_kl(np.full((2, 2), 0.5), P, R, np.eye(3)[0], alpha=1.0, horizon=2)
-    with pytest.raises(ValueError, match="policy rows must be probability distributions"):
-        trajectory_kl(np.full((3, 2), 0.7), P, R, np.eye(3)[0], alpha=1.0, horizon=2)
+    with pytest.raises(ValueError, match=r"^initial must have shape \(3,\)"):
+        soft_value_iteration(P, R, np.eye(4)[0], alpha=1.0, horizon=2)
+    with pytest.raises(ValueError, match=r"^terminal must have shape \(3,\)"):
+        soft_value_iteration(
+            P, R, start, alpha=1.0, horizon=2, terminal=[True]
+        )
+    with pytest.raises(ValueError, match="^policy must have shape"):
+        trajectory_kl(np.full((2, 2), 0.5), P, R, start, alpha=1.0, horizon=2)
+    with pytest.raises(ValueError, match="^policy must sum to 1"):
+        trajectory_kl(np.full((3, 2), 0.7), P, R, start, alpha=1.0, horizon=2)
+    with pytest.raises(
+        ValueError, match="^policy contains negative probabilities"
+    ):
+        trajectory_kl(
+            np.tile([1.5, -0.5], (3, 1)), P, R, start, alpha=1.0, horizon=2
+        )
     with pytest.raises(TypeError, match="toy-text environment"):
         tabular_mdp(gym.make("CartPole-v1"), horizon=3)
+    with pytest.raises(ValueError, match="^horizon must be at least 1"):
+        tabular_mdp(gym.make("FrozenLake-v1"), horizon=-1)
+
+
+# --- the TimeIndexed wrapper ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env_id", ["FrozenLake-v1", "CliffWalking-v1"])
+def test_time_indexed_passes_gymnasiums_env_checker(env_id: str) -> None:
+    env = TimeIndexed(gym.make(env_id), horizon=6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Rendering is the wrapped environment's (and needs pygame); the rest
+        # of the checks, the rebuild from env.spec and close included, run.
+        check_env(env, skip_render_check=True)
+    messages = [str(w.message) for w in caught]
+    # The checker always notes that a wrapper is not the raw environment.
+    complaints = [
+        m for m in messages if "different from the unwrapped version" not in m
+    ]
+    assert complaints == []
+
+
+def test_time_indexed_observes_time_and_state_and_stops_at_the_horizon() -> (
+    None
+):
+    env = TimeIndexed(gym.make("FrozenLake-v1", is_slippery=False), horizon=3)
+    obs, info = env.reset(seed=0)
+    assert (obs, info["time_step"]) == (0, 0)
+    seen = []
+    for action in (2, 2, 1):  # right, right, down
+        obs, _, terminated, truncated, info = env.step(action)
+        seen.append((obs, info["time_step"], terminated, truncated))
+    # cells 1, 2, 6 at times 1, 2 and then capped at horizon - 1 = 2; truncated after 3 steps
+    assert seen == [
+        (16 + 1, 1, False, False),
+        (32 + 2, 2, False, False),
+        (32 + 6, 3, False, True),
+    ]
+    rebuilt = gym.make(env.spec)  # the wrapper records its arguments
+    assert isinstance(rebuilt, TimeIndexed) and rebuilt.horizon == 3
+    assert rebuilt.observation_space == gym.spaces.Discrete(48)
+    with pytest.raises(
+        TypeError, match="^env must have a Discrete observation space"
+    ):
+        TimeIndexed(gym.make("CartPole-v1"), horizon=3)
+    with pytest.raises(ValueError, match="^horizon must be at least 1, got 0"):
+        TimeIndexed(gym.make("FrozenLake-v1"), horizon=0)
+    with pytest.raises(TypeError, match="^horizon must be an integer"):
+        TimeIndexed(gym.make("FrozenLake-v1"), horizon=2.5)
 
 
 # --- REINFORCE -----------------------------------------------------------------------------
@@ -137,15 +318,24 @@ def test_tabular_errors() -> None:
 TINY = {"desc": ["SF", "FG"], "is_slippery": False}
 
 
+def tiny_lake(horizon: int = 3) -> TimeIndexed:
+    return TimeIndexed(gym.make("FrozenLake-v1", **TINY), horizon=horizon)
+
+
 def exact_soft_return(logits: torch.Tensor, mdp, alpha: float) -> torch.Tensor:
     """J_alpha of the softmax policy with (H, S, A) logits, differentiably (the oracle)."""
-    horizon, n_states, n_actions = logits.shape
+    horizon, _, n_actions = logits.shape
     P, R = torch.from_numpy(mdp.P), torch.from_numpy(mdp.R)
     live = torch.from_numpy(~mdp.terminal).double()
-    state, total = torch.from_numpy(mdp.initial), torch.zeros((), dtype=torch.float64)
+    state, total = (
+        torch.from_numpy(mdp.initial),
+        torch.zeros((), dtype=torch.float64),
+    )
     for t in range(horizon):
         pi = torch.softmax(logits[t].double(), -1)
-        per_state = (pi * R).sum(1) - alpha * (pi * (torch.log(pi) + math.log(n_actions))).sum(1)
+        per_state = (pi * R).sum(1) - alpha * (
+            pi * (torch.log(pi) + math.log(n_actions))
+        ).sum(1)
         total = total + (state * live * per_state).sum()
         state = torch.einsum("s,sa,sat->t", state, pi, P)
     return total
@@ -153,58 +343,452 @@ def exact_soft_return(logits: torch.Tensor, mdp, alpha: float) -> torch.Tensor:
 
 def test_reinforce_gradient_matches_the_exact_gradient() -> None:
     horizon, alpha = 3, 0.5
-    make = lambda: TimeIndexed(gym.make("FrozenLake-v1", **TINY), horizon=horizon)  # noqa: E731
-    agent = MaxEntReinforce(make, alpha=alpha, hidden=(), baseline="none", normalize_advantages=False,
-                            batch_steps=60_000, num_envs=4, seed=0)
-    with torch.no_grad():  # a non-uniform policy, so that the gradient is not trivially small
-        agent.policy.body[0].weight.copy_(torch.randn(agent.policy.body[0].weight.shape, generator=torch.Generator().manual_seed(1)))
+    agent = MaxEntReinforce(
+        lambda: tiny_lake(horizon),
+        alpha=alpha,
+        hidden=(),
+        baseline="none",
+        normalize_advantages=False,
+        batch_steps=60_000,
+        num_envs=4,
+        seed=0,
+    )
+    with (
+        torch.no_grad()
+    ):  # a non-uniform policy, so that the gradient is not trivially small
+        agent.policy.body[0].weight.copy_(
+            torch.randn(
+                agent.policy.body[0].weight.shape,
+                generator=torch.Generator().manual_seed(1),
+            )
+        )
     episodes = agent.collect(60_000)
     loss, _ = agent.loss(episodes)
-    agent.optimiser.zero_grad()
+    agent.torch_optimizer.zero_grad()
     loss.backward()
-    estimate = -agent.policy.body[0].weight.grad.T.reshape(horizon, 4, 4)  # (t * S + s, a) -> (t, s, a)
+    estimate = -agent.policy.body[0].weight.grad.T.reshape(
+        horizon, 4, 4
+    )  # (t * S + s, a) -> (t, s, a)
 
     mdp = tabular_mdp(gym.make("FrozenLake-v1", **TINY), horizon=horizon)
     weight = agent.policy.body[0].weight.detach().clone().requires_grad_(True)
-    logits = (weight.T + agent.policy.body[0].bias.detach()).reshape(horizon, 4, 4)
+    logits = (weight.T + agent.policy.body[0].bias.detach()).reshape(
+        horizon, 4, 4
+    )
     exact_soft_return(logits, mdp, alpha).backward()
     exact = weight.grad.T.reshape(horizon, 4, 4)
     reachable = exact.abs() > 1e-3
     assert reachable.sum() > 5
-    error = (estimate - exact)[reachable].abs().max() / exact[reachable].abs().max()
+    error = (estimate - exact)[reachable].abs().max() / exact[
+        reachable
+    ].abs().max()
     assert error < 0.1, (estimate, exact)
 
 
 def test_agent_improves_on_cartpole() -> None:
-    agent = MaxEntReinforce("CartPole-v1", alpha=0.01, gamma=0.99, batch_steps=1_000, num_envs=4, seed=0)
+    agent = MaxEntReinforce(
+        "CartPole-v1",
+        alpha=0.01,
+        gamma=0.99,
+        batch_steps=1_000,
+        num_envs=4,
+        seed=0,
+    )
     history = agent.train(30_000, progress=False)
     first = np.mean([h["mean_return"] for h in history[:3]])
     last = np.mean([h["mean_return"] for h in history[-3:]])
     assert last > 2 * first and last > 60
 
 
+@pytest.mark.parametrize(
+    ("baseline", "optimizer", "lr"),
+    [("mean", "adam", 0.05), ("value", "sgd", 0.5), ("none", "sgd", 1.0)],
+)
+def test_baselines_and_optimizers_learn_a_tiny_lake(
+    baseline: str, optimizer: str, lr: float
+) -> None:
+    """Each baseline and optimizer brings the exact reverse KL down."""
+    horizon, alpha = 3, 0.2
+    mdp = tabular_mdp(gym.make("FrozenLake-v1", **TINY), horizon=horizon)
+    model = {
+        "P": mdp.P,
+        "R": mdp.R,
+        "initial": mdp.initial,
+        "terminal": mdp.terminal,
+        "alpha": alpha,
+        "horizon": horizon,
+    }
+    agent = MaxEntReinforce(
+        lambda: tiny_lake(horizon),
+        alpha=alpha,
+        hidden=(),
+        baseline=baseline,
+        optimizer=optimizer,
+        lr=lr,
+        normalize_advantages=False,
+        batch_steps=300,
+        num_envs=2,
+        seed=0,
+    )
+    expected = torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam
+    assert isinstance(agent.torch_optimizer, expected)
+    before = trajectory_kl(
+        policy_table(agent, horizon=horizon, n_states=4), **model
+    ).kl
+    agent.train(6_000, progress=False)
+    after = trajectory_kl(
+        policy_table(agent, horizon=horizon, n_states=4), **model
+    ).kl
+    assert after < before / 2, (before, after)
+
+
+def test_time_mean_baseline_by_hand() -> None:
+    returns = [
+        torch.tensor([3.0, 2.0, 1.0]),
+        torch.tensor([5.0, 4.0]),
+        torch.tensor([7.0]),
+    ]
+    # t = 0: mean(3, 5, 7) = 5; t = 1: mean(2, 4) = 3; t = 2: 1 (one episode left)
+    expected = torch.tensor([5.0, 3.0, 1.0, 5.0, 3.0, 5.0])
+    assert torch.equal(MaxEntReinforce._time_mean(returns), expected)
+
+
+def test_mean_baseline_enters_the_loss() -> None:
+    """With the time-mean baseline the policy loss is -(log pi * (G - b_t)).sum() / episodes."""
+    agent = MaxEntReinforce(
+        "CartPole-v1",
+        baseline="mean",
+        normalize_advantages=False,
+        num_envs=2,
+        seed=0,
+    )
+    episodes = agent.collect(100)
+    loss, _ = agent.loss(episodes)
+    log_probs, returns, _ = agent.soft_returns(episodes)
+    g = torch.cat(returns)
+    longest = max(len(r) for r in returns)
+    baseline = []
+    for r in returns:  # the mean over the episodes still running at each step
+        for t in range(len(r)):
+            baseline.append(
+                np.mean(
+                    [other[t].item() for other in returns if len(other) > t]
+                )
+            )
+    assert longest > 1
+    expected = -(
+        log_probs * (g - torch.tensor(baseline, dtype=torch.float32))
+    ).sum() / len(episodes)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_same_seed_same_run_and_save_load_round_trip(tmp_path) -> None:
     runs = []
     for _ in range(2):
-        agent = MaxEntReinforce("CartPole-v1", batch_steps=300, num_envs=2, seed=3)
+        agent = MaxEntReinforce(
+            "CartPole-v1", batch_steps=300, num_envs=2, seed=3
+        )
         history = agent.train(900, progress=False)
-        runs.append(([{k: v for k, v in h.items() if k != "wall_time"} for h in history], agent))
+        runs.append(
+            (
+                [
+                    {k: v for k, v in h.items() if k != "wall_time"}
+                    for h in history
+                ],
+                agent,
+            )
+        )
     assert runs[0][0] == runs[1][0]
     agent = runs[0][1]
     agent.save(tmp_path / "agent.pt")
     loaded = MaxEntReinforce.load(tmp_path / "agent.pt")
+    assert loaded.config == agent.config and loaded.seed == 3
     x = torch.randn(5, 4)
     assert torch.equal(agent.policy(x).probs, loaded.policy(x).probs)
-    assert np.array_equal(agent.evaluate(3, deterministic=True, seed=0), loaded.evaluate(3, deterministic=True, seed=0))
+    assert torch.equal(agent.value(x), loaded.value(x))
+    assert np.array_equal(
+        agent.evaluate(3, deterministic=True, seed=0),
+        loaded.evaluate(3, deterministic=True, seed=0),
+    )
     assert loaded.env_steps == agent.env_steps
 
 
+def without_time(history):
+    return [{k: v for k, v in h.items() if k != "wall_time"} for h in history]
+
+
+def small_cartpole(seed) -> MaxEntReinforce:
+    return MaxEntReinforce(
+        "CartPole-v1", batch_steps=200, num_envs=2, seed=seed
+    )
+
+
+def test_evaluating_and_acting_do_not_change_training() -> None:
+    plain = small_cartpole(5)
+    plain.train(400, progress=False)
+    plain.train(400, progress=False)
+    interrupted = small_cartpole(5)
+    interrupted.train(400, progress=False)
+    interrupted.evaluate(3)
+    interrupted.evaluate(2, seed=9)
+    interrupted.act(np.zeros(4, dtype=np.float32))
+    interrupted.train(400, progress=False)
+    assert without_time(interrupted.history) == without_time(plain.history)
+    for a, b in zip(
+        plain.policy.parameters(), interrupted.policy.parameters()
+    ):
+        assert torch.equal(a, b)
+
+
+def test_evaluation_streams_are_the_agents_own() -> None:
+    a, b = small_cartpole(4), small_cartpole(4)
+    first = a.evaluate(4)
+    assert np.array_equal(
+        first, b.evaluate(4)
+    )  # the same seed, the same evaluation
+    assert not np.array_equal(
+        first, a.evaluate(4)
+    )  # a second call continues the stream
+    assert np.array_equal(a.evaluate(4, seed=1), b.evaluate(4, seed=1))
+
+
+@pytest.mark.parametrize("seed", [None, 7])
+def test_global_random_states_are_left_alone(seed) -> None:
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    agent = MaxEntReinforce(
+        "CartPole-v1", batch_steps=100, num_envs=2, seed=seed
+    )
+    agent.train(200, progress=False)
+    agent.evaluate(2)
+    agent.evaluate(1, seed=0)
+    agent.act(np.zeros((3, 4), dtype=np.float32))
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    after = np.random.get_state()
+    assert (
+        after[0] == numpy_state[0]
+        and np.array_equal(after[1], numpy_state[1])
+        and after[2:] == numpy_state[2:]
+    )
+
+
+def test_a_numpy_generator_seeds_everything() -> None:
+    runs = []
+    for _ in range(2):
+        rng = np.random.default_rng(11)
+        agent = MaxEntReinforce(
+            "CartPole-v1", batch_steps=200, num_envs=2, seed=rng
+        )
+        agent.train(400, progress=False)
+        runs.append(
+            (
+                without_time(agent.history),
+                agent.evaluate(2),
+                rng.integers(1_000_000),
+            )
+        )
+    assert (
+        runs[0][0] == runs[1][0]
+    )  # weights, actions and environments all follow rng
+    assert np.array_equal(runs[0][1], runs[1][1])
+    assert (
+        runs[0][2]
+        == runs[1][2]
+        != np.random.default_rng(11).integers(1_000_000)
+    )  # rng was advanced
+    other = MaxEntReinforce(
+        "CartPole-v1",
+        batch_steps=200,
+        num_envs=2,
+        seed=np.random.default_rng(12),
+    )
+    other.train(400, progress=False)
+    assert without_time(other.history) != runs[0][0]
+
+
 def test_continuous_actions_and_discrete_observations_work() -> None:
-    pendulum = MaxEntReinforce("Pendulum-v1", batch_steps=400, num_envs=2, seed=0)
+    pendulum = MaxEntReinforce(
+        "Pendulum-v1", batch_steps=400, num_envs=2, seed=0
+    )
     assert len(pendulum.train(400, progress=False)) >= 1
     assert pendulum.evaluate(1, seed=0).shape == (1,)
-    lake = MaxEntReinforce("FrozenLake-v1", env_kwargs={"is_slippery": False}, hidden=(), batch_steps=100, num_envs=2, seed=0)
+    lake = MaxEntReinforce(
+        "FrozenLake-v1",
+        env_kwargs={"is_slippery": False},
+        hidden=(),
+        batch_steps=100,
+        num_envs=2,
+        seed=0,
+    )
     assert lake.n_inputs == 16 and len(lake.train(100, progress=False)) >= 1
+
+
+class _RecordActions(gym.Wrapper):
+    """Keeps every action the environment receives."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.received: list[np.ndarray] = []
+
+    def step(self, action):
+        self.received.append(np.array(action, copy=True))
+        return super().step(action)
+
+
+def test_box_actions_reach_the_env_clipped_and_are_learned_unclipped() -> None:
+    made: list[_RecordActions] = []
+
+    def make() -> gym.Env:
+        made.append(_RecordActions(gym.make("Pendulum-v1")))
+        return made[-1]
+
+    agent = MaxEntReinforce(make, batch_steps=200, num_envs=1, seed=0)
+    with torch.no_grad():
+        agent.policy.log_std.fill_(
+            math.log(3.0)
+        )  # wide enough to leave [-2, 2] often
+    (episode,) = agent.collect(200)
+    sampled = np.array(episode.actions)  # (200, 1): what the learner keeps
+    received = np.array(made[-1].received[: len(sampled)])
+    low, high = agent.action_space.low, agent.action_space.high
+    assert np.any(sampled > high) and np.any(sampled < low)
+    assert np.all((received >= low) & (received <= high))
+    assert np.array_equal(received, np.clip(sampled, low, high))
+    # log-probabilities are of the sampled actions, not of the clipped ones
+    log_probs, _, _ = agent.soft_returns([episode])
+    dist = agent.policy(torch.from_numpy(np.stack(episode.obs)))
+    assert torch.allclose(log_probs, dist.log_prob(torch.from_numpy(sampled)))
+
+
+def test_act_takes_one_observation_or_a_batch() -> None:
+    cartpole = MaxEntReinforce("CartPole-v1", seed=0)
+    obs, _ = gym.make("CartPole-v1").reset(seed=0)
+    one = cartpole.act(obs)
+    assert one.shape == () and cartpole.action_space.contains(one)
+    batch = cartpole.act(np.stack([obs] * 5), deterministic=True)
+    assert batch.shape == (5,) and len(set(batch.tolist())) == 1
+    probs = cartpole.policy(torch.from_numpy(obs[None])).probs[0]
+    assert int(cartpole.act(obs, deterministic=True)) == int(probs.argmax())
+    pendulum = MaxEntReinforce("Pendulum-v1", seed=0)
+    with torch.no_grad():
+        pendulum.policy.body[-1].bias.fill_(
+            10.0
+        )  # a mean far beyond the bound 2
+    actions = pendulum.act(
+        np.zeros((4, 3), dtype=np.float32), deterministic=True
+    )
+    assert (
+        actions.shape == (4, 1)
+        and actions.dtype == np.float32
+        and np.all(actions == 2.0)
+    )
+    assert pendulum.act(np.zeros(3, dtype=np.float32)).shape == (1,)
+    lake = MaxEntReinforce("FrozenLake-v1", hidden=(), seed=0)
+    assert lake.act(5).shape == () and lake.act([0, 5, 15]).shape == (3,)
+    with pytest.raises(ValueError, match=r"^obs must have shape \(4,\)"):
+        cartpole.act(np.zeros(3))
+    with pytest.raises(ValueError, match="^obs must be states of Discrete"):
+        lake.act(16)
+    with pytest.raises(
+        TypeError, match="^deterministic must be True or False"
+    ):
+        cartpole.act(obs, deterministic="yes")
+
+
+def test_policy_table_against_the_softmax_of_the_weights() -> None:
+    horizon = 3
+    agent = MaxEntReinforce(tiny_lake(horizon), hidden=(), num_envs=1, seed=0)
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for parameter in agent.policy.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator))
+    weight = (
+        agent.policy.body[0].weight.detach().double().numpy()
+    )  # (A, H * S)
+    bias = agent.policy.body[0].bias.detach().double().numpy()
+    table = policy_table(agent, horizon=horizon, n_states=4)
+    for t in range(horizon):
+        for s in range(4):
+            logits = weight[:, t * 4 + s] + bias
+            expected = (
+                np.exp(logits - logits.max())
+                / np.exp(logits - logits.max()).sum()
+            )
+            assert np.allclose(table[t, s], expected, atol=1e-6)
+    with pytest.raises(
+        ValueError, match=r"^horizon \* n_states must equal the agent's 12"
+    ):
+        policy_table(agent, horizon=2, n_states=4)
+    with pytest.raises(TypeError, match="^n_states must be an integer"):
+        policy_table(agent, horizon=3, n_states=4.0)
+    with pytest.raises(TypeError, match="^agent must have Discrete actions"):
+        policy_table(
+            MaxEntReinforce("Pendulum-v1", seed=0), horizon=1, n_states=3
+        )
+
+
+def test_value_network_is_built_from_hidden_and_the_optimizer_is_renamed() -> (
+    None
+):
+    deep = MaxEntReinforce("CartPole-v1", hidden=(8, 5), seed=0)
+    shapes = [tuple(p.shape) for p in deep.value.parameters()]
+    assert shapes == [(8, 4), (8,), (5, 8), (5,), (1, 5), (1,)]
+    linear = MaxEntReinforce("CartPole-v1", hidden=(), seed=0)
+    assert [tuple(p.shape) for p in linear.value.parameters()] == [
+        (1, 4),
+        (1,),
+    ]
+    assert isinstance(deep.torch_optimizer, torch.optim.Adam)
+    assert not hasattr(deep, "optimiser") and not hasattr(deep, "optimizer")
+    assert deep.config.optimizer == "adam"
+
+
+def test_the_chapters_saved_agent_still_loads() -> None:
+    agent = MaxEntReinforce.load(
+        ROOT / "benchmarks" / "results" / "cartpole_agent.pt"
+    )
+    assert agent.config.hidden == (64,) and agent.config.alpha == 0.1
+    assert agent.env_id == "CartPole-v1" and agent.env_steps > 50_000
+    assert agent.evaluate(2, deterministic=True, seed=0).min() >= 200
+
+
+def test_saving_agents_built_from_environment_instances(tmp_path) -> None:
+    made = MaxEntReinforce(
+        gym.make("CartPole-v1", max_episode_steps=50), hidden=(8,), seed=1
+    )
+    made.save(tmp_path / "made.pt")
+    loaded = MaxEntReinforce.load(tmp_path / "made.pt")
+    assert loaded.config == made.config and loaded.env_id is None
+    assert (
+        loaded.evaluate(1, deterministic=True, seed=0).max() <= 50
+    )  # the time limit came back
+    x = torch.randn(3, 4)
+    assert torch.equal(loaded.policy(x).probs, made.policy(x).probs)
+
+    wrapped = MaxEntReinforce(
+        tiny_lake(3), hidden=(), seed=1
+    )  # TimeIndexed records its arguments
+    wrapped.save(tmp_path / "wrapped.pt")
+    loaded = MaxEntReinforce.load(tmp_path / "wrapped.pt")
+    assert loaded.observation_space == gym.spaces.Discrete(12)
+    assert np.array_equal(
+        policy_table(loaded, horizon=3, n_states=4),
+        policy_table(wrapped, horizon=3, n_states=4),
+    )
+    loaded.save(tmp_path / "again.pt")  # and a loaded agent saves again
+
+    class Hidden(gym.Wrapper):  # records nothing: the spec cannot rebuild it
+        pass
+
+    with pytest.raises(
+        ValueError, match="^this agent's environment cannot be saved"
+    ):
+        MaxEntReinforce(Hidden(gym.make("CartPole-v1")), seed=0).save(
+            tmp_path / "x.pt"
+        )
+    with pytest.raises(
+        ValueError, match="^this agent's environment cannot be saved"
+    ):
+        MaxEntReinforce(_BoxEnv(), seed=0).save(tmp_path / "y.pt")
 
 
 def test_autoreset_steps_are_not_learned_from() -> None:
@@ -214,7 +798,50 @@ def test_autoreset_steps_are_not_learned_from() -> None:
     for episode in episodes:
         # every recorded step is a real transition: an episode ends exactly once, at its last step
         assert len(episode.obs) == len(episode.actions) == len(episode.rewards)
-        assert all(r == 1.0 for r in episode.rewards)  # a reset step would show reward 0
+        assert all(
+            r == 1.0 for r in episode.rewards
+        )  # a reset step would show reward 0
+
+
+def test_training_runs_on_one_thread_and_restores_the_callers_setting() -> (
+    None
+):
+    agent = MaxEntReinforce("CartPole-v1", batch_steps=100, num_envs=2, seed=0)
+    seen: list[int] = []
+    agent.policy.register_forward_pre_hook(
+        lambda module, inputs: seen.append(torch.get_num_threads())
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        agent.train(100, progress=False)
+        agent.evaluate(1, seed=0)
+        agent.act(np.zeros(4, dtype=np.float32))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {1}
+    # klcourse.set_torch_threads(None) leaves torch's own setting in place
+    previous = klcourse.set_torch_threads(None)
+    torch.set_num_threads(2)
+    try:
+        seen.clear()
+        agent.act(np.zeros(4, dtype=np.float32))
+        assert seen == [2]
+    finally:
+        klcourse.set_torch_threads(previous)
+        torch.set_num_threads(before)
+
+
+def test_progress_bar_is_hidden_by_default_under_pytest(capsys) -> None:
+    small_cartpole(0).train(200)
+    assert capsys.readouterr().err == ""
+    small_cartpole(0).train(200, progress=True)
+    assert "MaxEntReinforce" in capsys.readouterr().err
+    with pytest.raises(
+        TypeError, match="^progress must be True, False or None"
+    ):
+        small_cartpole(0).train(200, progress="yes")
 
 
 class _MultiBinaryEnv(gym.Env):
@@ -223,39 +850,177 @@ class _MultiBinaryEnv(gym.Env):
 
 
 class _TupleObsEnv(gym.Env):
-    observation_space = gym.spaces.Tuple((gym.spaces.Discrete(2), gym.spaces.Discrete(2)))
+    observation_space = gym.spaces.Tuple(
+        (gym.spaces.Discrete(2), gym.spaces.Discrete(2))
+    )
     action_space = gym.spaces.Discrete(2)
 
 
+class _BoxEnv(gym.Env):
+    observation_space = gym.spaces.Box(-1, 1, (2,))
+    action_space = gym.spaces.Discrete(2)
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        (
+            {"alpha": -1.0},
+            ValueError,
+            "alpha must be a finite non-negative number, got -1.0",
+        ),
+        ({"alpha": "0.1"}, TypeError, "alpha must be a number, got str"),
+        (
+            {"gamma": 0.0},
+            ValueError,
+            r"gamma must be a finite positive number, got 0.0",
+        ),
+        ({"gamma": 1.5}, ValueError, r"gamma must be at most 1.0, got 1.5"),
+        (
+            {"lr": float("nan")},
+            ValueError,
+            "lr must be a finite positive number",
+        ),
+        ({"lr": None}, TypeError, "lr must be a number, got NoneType"),
+        (
+            {"hidden": 64},
+            TypeError,
+            "hidden must be a sequence of layer widths, got int",
+        ),
+        ({"hidden": (64, 0)}, ValueError, "hidden must be at least 1, got 0"),
+        (
+            {"hidden": (6.5,)},
+            TypeError,
+            "hidden must be an integer, got float",
+        ),
+        (
+            {"batch_steps": 0},
+            ValueError,
+            "batch_steps must be at least 1, got 0",
+        ),
+        (
+            {"num_envs": 2.0},
+            TypeError,
+            "num_envs must be an integer, got float",
+        ),
+        (
+            {"num_envs": True},
+            TypeError,
+            "num_envs must be an integer, got bool",
+        ),
+        (
+            {"baseline": "critic"},
+            ValueError,
+            r"baseline must be one of \('value', 'mean', 'none'\), got 'critic'",
+        ),
+        ({"baseline": None}, TypeError, "baseline must be one of"),
+        (
+            {"optimizer": "rmsprop"},
+            ValueError,
+            r"optimizer must be one of \('adam', 'sgd'\), got 'rmsprop'",
+        ),
+        (
+            {"normalize_advantages": 1},
+            TypeError,
+            "normalize_advantages must be True or False, got int",
+        ),
+        (
+            {"learning_rate": 0.1},
+            TypeError,
+            "learning_rate is not a setting of MaxEntReinforce; the settings are alpha",
+        ),
+        (
+            {"config": {"alpha": 0.1}},
+            TypeError,
+            "config must be a ReinforceConfig, got dict",
+        ),
+        (
+            {"seed": 1.5},
+            TypeError,
+            "seed must be an int, a numpy.random.Generator or None, got float",
+        ),
+        ({"seed": -1}, ValueError, "seed must be non-negative, got -1"),
+        (
+            {"env_kwargs": [("is_slippery", False)]},
+            TypeError,
+            "env_kwargs must be a dict",
+        ),
+    ],
+)
+def test_agent_setting_errors(settings, error, message) -> None:
+    with pytest.raises(error, match="^" + message):
+        MaxEntReinforce("CartPole-v1", **settings)
+
+
 def test_agent_errors() -> None:
-    with pytest.raises(TypeError, match="action space must be Discrete or Box, got MultiBinary"):
+    with pytest.raises(
+        TypeError,
+        match="^env must have a Discrete or Box action space, got MultiBinary",
+    ):
         MaxEntReinforce(_MultiBinaryEnv())
-    with pytest.raises(TypeError, match="observation space must be Discrete or Box, got Tuple"):
+    with pytest.raises(
+        TypeError,
+        match="^env must have a Discrete or Box observation space, got Tuple",
+    ):
         MaxEntReinforce(_TupleObsEnv())
-    with pytest.raises(ValueError, match="alpha must be a non-negative number"):
-        MaxEntReinforce("CartPole-v1", alpha=-1.0)
-    with pytest.raises(ValueError, match=r"gamma must be in \(0, 1\]"):
-        MaxEntReinforce("CartPole-v1", gamma=0.0)
-    with pytest.raises(ValueError, match="baseline must be"):
-        MaxEntReinforce("CartPole-v1", baseline="critic")
-    with pytest.raises(ValueError, match="num_envs must be a positive integer"):
-        MaxEntReinforce("CartPole-v1", num_envs=0)
-    with pytest.raises(ValueError, match="total_steps must be a positive integer"):
-        MaxEntReinforce("CartPole-v1").train(0)
-    with pytest.raises(TypeError, match="env must be an environment id"):
+    with pytest.raises(TypeError, match="^env must be an environment id"):
         MaxEntReinforce(42)
-    with pytest.raises(TypeError, match="TimeIndexed needs a Discrete observation space"):
-        TimeIndexed(gym.make("CartPole-v1"), horizon=3)
+    with pytest.raises(
+        TypeError, match="^env_kwargs are gymnasium.make arguments"
+    ):
+        MaxEntReinforce(
+            gym.make("CartPole-v1"), env_kwargs={"render_mode": None}
+        )
+    with pytest.raises(
+        ValueError,
+        match="^env 'CartPol-v1' is not a registered Gymnasium environment id",
+    ) as raised:
+        MaxEntReinforce("CartPol-v1")
+    assert isinstance(raised.value.__cause__, gym.error.Error)
+    with pytest.raises(
+        ValueError, match="^env 'not an id' is not a registered"
+    ):
+        MaxEntReinforce("not an id")
+    agent = small_cartpole(0)
+    with pytest.raises(
+        ValueError, match="^total_steps must be at least 1, got 0"
+    ):
+        agent.train(0)
+    with pytest.raises(
+        TypeError, match="^total_steps must be an integer, got float"
+    ):
+        agent.train(1e3)
+    with pytest.raises(ValueError, match="^min_steps must be at least 1"):
+        agent.collect(0)
+    with pytest.raises(
+        ValueError, match="^n_episodes must be at least 1, got 0"
+    ):
+        agent.evaluate(0)
+    with pytest.raises(
+        TypeError, match="^deterministic must be True or False"
+    ):
+        agent.evaluate(1, deterministic=None)
+    with pytest.raises(TypeError, match="^seed must be an int"):
+        agent.evaluate(1, seed="0")
 
 
-def test_command_line_train_and_evaluate(tmp_path, capsys) -> None:
-    from klcourse.rl.__main__ import main
-
-    out = tmp_path / "run"
-    assert main(["train", "--env", "CartPole-v1", "--steps", "600", "--batch-steps", "300", "--num-envs", "2",
-                 "--seed", "0", "--out", str(out), "--no-progress"]) == 0
-    assert {"agent.pt", "history.csv", "learning_curve.png"} <= {p.name for p in out.iterdir()}
-    assert "env_steps" in (out / "history.csv").read_text().splitlines()[0]
-    assert main(["evaluate", str(out), "--episodes", "2"]) == 0
-    assert '"episodes": 2' in capsys.readouterr().out
-    assert main(["evaluate", str(tmp_path / "missing")]) == 2
+def test_config_is_the_one_definition_of_the_settings() -> None:
+    defaults = ReinforceConfig()
+    agent = MaxEntReinforce("CartPole-v1", seed=0)
+    assert agent.config == defaults
+    custom = MaxEntReinforce(
+        "CartPole-v1",
+        config=ReinforceConfig(alpha=0.5, hidden=[8]),
+        lr=0.1,
+        seed=0,
+    )
+    assert custom.config == dataclasses.replace(
+        defaults, alpha=0.5, hidden=(8,), lr=0.1
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        custom.config.alpha = 1.0  # type: ignore[misc]
+    doc = ReinforceConfig.__doc__ or ""
+    for f in dataclasses.fields(ReinforceConfig):
+        assert (
+            f.metadata["help"] and f"{f.name} : " in doc
+        )  # every setting is documented

@@ -2,56 +2,131 @@
 
 python -m klcourse.rl train --env CartPole-v1 --alpha 0.01 --steps 200000 --seed 0 --out run/
 python -m klcourse.rl evaluate run/
+
+The training options are the fields of :class:`klcourse.rl.ReinforceConfig`,
+with its defaults and descriptions (``python -m klcourse.rl train --help``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
-from klcourse.rl.reinforce import MaxEntReinforce
+from klcourse.rl.reinforce import MaxEntReinforce, ReinforceConfig
 
 
-def main(argv: list[str] | None = None) -> int:
+def _flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one option per field of :class:`ReinforceConfig`, with its default and help.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_config_arguments(parser)
+    >>> args = parser.parse_args(["--hidden", "8", "8", "--no-normalize-advantages"])
+    >>> args.hidden, args.normalize_advantages, args.gamma
+    ([8, 8], False, 1.0)
+    """
+    group = parser.add_argument_group(
+        "agent settings", "the fields of klcourse.rl.ReinforceConfig"
+    )
+    hints = typing.get_type_hints(ReinforceConfig)
+    for f in dataclasses.fields(ReinforceConfig):
+        kind = hints[f.name]
+        options: dict[str, Any] = {
+            "default": f.default,
+            "help": f.metadata["help"] + " (default: %(default)s)",
+        }
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is tuple:
+            options.update(type=int, nargs="*", metavar="WIDTH")
+        else:
+            options["type"] = kind
+        if "choices" in f.metadata:
+            options["choices"] = f.metadata["choices"]
+        group.add_argument(_flag_name(f.name), **options)
+
+
+def config_from_args(args: argparse.Namespace) -> ReinforceConfig:
+    """The :class:`ReinforceConfig` that parsed options describe (checked).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_config_arguments(parser)
+    >>> config_from_args(parser.parse_args(["--alpha", "0.5"])).alpha
+    0.5
+    """
+    return ReinforceConfig(
+        **{
+            f.name: getattr(args, f.name)
+            for f in dataclasses.fields(ReinforceConfig)
+        }
+    )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m klcourse.rl`` (subcommands ``train`` and ``evaluate``).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["train", "--out", "run"])
+    >>> args.command, args.env, args.steps
+    ('train', 'CartPole-v1', 200000)
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m klcourse.rl", description=__doc__.split("\n\n")[0]
+        prog="python -m klcourse.rl",
+        description=(__doc__ or "").split("\n\n")[0],
     )
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser(
-        "train", help="train an agent and save it with its history"
+        "train",
+        help="train an agent and save it with its history",
     )
     train.add_argument(
-        "--env", default="CartPole-v1", help="Gymnasium environment id"
+        "--env",
+        default="CartPole-v1",
+        help="Gymnasium environment id (default: %(default)s)",
     )
     train.add_argument(
-        "--alpha", type=float, default=0.01, help="entropy temperature"
+        "--env-kwargs",
+        type=_json_object,
+        default={},
+        metavar="JSON",
+        help="gymnasium.make arguments, e.g. '{\"is_slippery\": false}'",
     )
-    train.add_argument(
-        "--gamma",
-        type=float,
-        default=0.99,
-        help="discount (1 = exact reverse KL)",
-    )
-    train.add_argument("--lr", type=float, default=1e-2)
-    train.add_argument(
-        "--hidden",
-        type=int,
-        nargs="*",
-        default=[64],
-        help="hidden layer widths",
-    )
-    train.add_argument("--batch-steps", type=int, default=2_000)
-    train.add_argument("--num-envs", type=int, default=8)
     train.add_argument(
         "--steps",
         type=int,
         default=200_000,
-        help="environment steps to train for",
+        help="environment steps to train for (default: %(default)s)",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the whole run (default: fresh entropy)",
+    )
     train.add_argument(
         "--out",
         type=Path,
@@ -59,8 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         help="directory for agent.pt, history.csv, learning_curve.png",
     )
     train.add_argument(
-        "--no-progress", action="store_true", help="hide the progress bar"
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: only in a terminal)",
     )
+    add_config_arguments(train)
     evaluate = commands.add_parser("evaluate", help="evaluate a saved agent")
     evaluate.add_argument(
         "run", type=Path, help="a directory written by 'train'"
@@ -71,23 +150,41 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="take the most likely action",
     )
-    evaluate.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    evaluate.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the episodes (default: the agent's own evaluation "
+        "streams, fixed by its training seed)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Examples
+    --------
+    >>> main(["evaluate", "no-such-run"])
+    2
+    """
+    args = build_parser().parse_args(argv)
     return _train(args) if args.command == "train" else _evaluate(args)
 
 
 def _train(args: argparse.Namespace) -> int:
-    agent = MaxEntReinforce(
-        args.env,
-        alpha=args.alpha,
-        gamma=args.gamma,
-        lr=args.lr,
-        hidden=args.hidden,
-        batch_steps=args.batch_steps,
-        num_envs=args.num_envs,
-        seed=args.seed,
-    )
-    history = agent.train(args.steps, progress=not args.no_progress)
+    try:
+        config = config_from_args(args)
+        agent = MaxEntReinforce(
+            args.env,
+            config=config,
+            seed=args.seed,
+            env_kwargs=args.env_kwargs,
+        )
+    except (TypeError, ValueError) as error:  # a setting or env was wrong
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    history = agent.train(args.steps, progress=args.progress)
     args.out.mkdir(parents=True, exist_ok=True)
     agent.save(args.out / "agent.pt")
     with open(args.out / "history.csv", "w", newline="") as handle:
@@ -97,7 +194,7 @@ def _train(args: argparse.Namespace) -> int:
     _plot(
         history,
         args.out / "learning_curve.png",
-        title=f"{args.env}, alpha = {args.alpha}",
+        title=f"{args.env}, alpha = {config.alpha}",
     )
     print(
         json.dumps(

@@ -18,15 +18,24 @@ unbiased while reducing its variance.
 Episodes end at ``terminated`` or ``truncated``. A truncation (a time limit) is the
 end of the finite horizon that the objective sums over, so the return is not
 bootstrapped past it -- the same horizon the exact tabular check uses.
+
+The agent's settings are defined once, in :class:`ReinforceConfig`: the
+constructor checks its keyword arguments into one, :meth:`MaxEntReinforce.save`
+writes it out, and the command line (``python -m klcourse.rl``) builds its
+options from its fields.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
+import itertools
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +47,173 @@ from numpy.typing import NDArray
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = ["Episode", "MaxEntReinforce", "Policy"]
+from klcourse._progress import show_progress
+from klcourse._random import (
+    Seed,
+    derive_seed,
+    make_rng,
+    seeded,
+    torch_generator,
+)
+from klcourse._threads import limited_threads
+from klcourse._validation import (
+    check_bool,
+    check_choice,
+    positive_float,
+    positive_int,
+)
+
+__all__ = ["Episode", "MaxEntReinforce", "Policy", "ReinforceConfig"]
 
 D = torch.distributions
+
+
+def _setting(default: Any, help: str, **extra: Any) -> Any:
+    """A dataclass field with its command-line help (and choices) as metadata."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass(frozen=True)
+class ReinforceConfig:
+    """The settings of a :class:`MaxEntReinforce` agent, checked when made.
+
+    This is the one place where the agent's settings, their defaults and their
+    descriptions are written down: the agent's constructor checks its keyword
+    arguments into a ``ReinforceConfig``, :meth:`MaxEntReinforce.save` stores
+    it, and ``python -m klcourse.rl train`` has one option per field, with the
+    same default. Wrong types raise ``TypeError``, wrong values ``ValueError``.
+
+    Parameters
+    ----------
+    {settings}
+
+    Examples
+    --------
+    >>> config = ReinforceConfig(alpha=0.1, hidden=[32, 32])
+    >>> config.hidden, config.gamma, config.baseline
+    ((32, 32), 1.0, 'value')
+    >>> ReinforceConfig(gamma=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be at most 1.0, got 1.5
+    """
+
+    alpha: float = _setting(
+        0.01, "temperature of the entropy term (>= 0; 0 is plain REINFORCE)"
+    )
+    gamma: float = _setting(
+        1.0, "discount in (0, 1]; 1 makes the objective exactly the reverse KL"
+    )
+    lr: float = _setting(
+        1e-2, "learning rate of the policy and of the value baseline"
+    )
+    hidden: tuple[int, ...] = _setting(
+        (64,),
+        "hidden layer widths of the policy and value networks "
+        "(none: linear, a table of logits on one-hot observations)",
+    )
+    batch_steps: int = _setting(
+        2_000, "environment steps of finished episodes per update"
+    )
+    num_envs: int = _setting(
+        8, "environments stepped together (a synchronous vector environment)"
+    )
+    baseline: str = _setting(
+        "value",
+        "'value': a learned state-value network; 'mean': the batch mean of "
+        "the returns at each time step; 'none': no baseline",
+        choices=("value", "mean", "none"),
+    )
+    normalize_advantages: bool = _setting(
+        True,
+        "rescale the advantages of each batch to unit variance (changes the "
+        "step size, not the direction in expectation)",
+    )
+    optimizer: str = _setting(
+        "adam",
+        "'adam' suits networks; 'sgd' suits tables of logits, where Adam's "
+        "per-parameter scaling blows up the noisy gradients of rarely "
+        "visited states",
+        choices=("adam", "sgd"),
+    )
+
+    def __post_init__(self) -> None:
+        assign = functools.partial(object.__setattr__, self)
+        assign("alpha", positive_float(self.alpha, "alpha", allow_zero=True))
+        assign("gamma", positive_float(self.gamma, "gamma", maximum=1.0))
+        assign("lr", positive_float(self.lr, "lr"))
+        if isinstance(self.hidden, (str, bytes)) or not isinstance(
+            self.hidden, (Sequence, np.ndarray)
+        ):
+            raise TypeError(
+                "hidden must be a sequence of layer widths, "
+                f"got {type(self.hidden).__name__}"
+            )
+        assign("hidden", tuple(positive_int(w, "hidden") for w in self.hidden))
+        assign("batch_steps", positive_int(self.batch_steps, "batch_steps"))
+        assign("num_envs", positive_int(self.num_envs, "num_envs"))
+        for f in dataclasses.fields(self):
+            if "choices" in f.metadata:
+                check_choice(
+                    getattr(self, f.name), f.name, f.metadata["choices"]
+                )
+        assign(
+            "normalize_advantages",
+            check_bool(self.normalize_advantages, "normalize_advantages"),
+        )
+
+    @classmethod
+    def _with(
+        cls, config: ReinforceConfig | None, settings: Mapping[str, Any]
+    ) -> ReinforceConfig:
+        """``config`` (or the defaults) with ``settings`` replacing its fields."""
+        if config is not None and not isinstance(config, cls):
+            raise TypeError(
+                f"config must be a ReinforceConfig, got {type(config).__name__}"
+            )
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise TypeError(
+                f"{unknown[0]} is not a setting of MaxEntReinforce; "
+                f"the settings are {', '.join(names)}"
+            )
+        return dataclasses.replace(config or cls(), **settings)
+
+
+def _describe_settings(cls: type) -> None:
+    """Write the fields of a settings dataclass into its docstring's slot."""
+    hints = typing.get_type_hints(cls)
+    kinds = {float: "float", int: "int", bool: "bool", str: "str"}
+    lines = []
+    for f in dataclasses.fields(cls):
+        if "choices" in f.metadata:
+            kind = (
+                "{" + ", ".join(repr(c) for c in f.metadata["choices"]) + "}"
+            )
+        else:
+            kind = kinds.get(hints[f.name], "tuple of int")
+        lines += [
+            f"{f.name} : {kind}, default {f.default!r}",
+            f"    {f.metadata['help'][0].upper()}{f.metadata['help'][1:]}.",
+        ]
+    assert cls.__doc__ is not None
+    cls.__doc__ = cls.__doc__.replace("{settings}", "\n    ".join(lines))
+
+
+_describe_settings(ReinforceConfig)
+
+
+def _mlp(
+    n_inputs: int, hidden: Sequence[int], n_outputs: int
+) -> nn.Sequential:
+    """Linear layers with tanh between them: ``hidden=()`` is one linear map."""
+    widths = [n_inputs, *hidden]
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(widths):
+        layers += [nn.Linear(a, b, dtype=torch.float32), nn.Tanh()]
+    layers.append(nn.Linear(widths[-1], n_outputs, dtype=torch.float32))
+    return nn.Sequential(*layers)
 
 
 class Policy(nn.Module):
@@ -67,12 +240,7 @@ class Policy(nn.Module):
             if self.discrete
             else int(np.prod(action_space.shape or ()))
         )
-        widths = [n_inputs, *hidden]
-        layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(a, b, dtype=torch.float32), nn.Tanh()]
-        layers.append(nn.Linear(widths[-1], n_out, dtype=torch.float32))
-        self.body = nn.Sequential(*layers)
+        self.body = _mlp(n_inputs, hidden, n_out)
         if not self.discrete:
             self.log_std = nn.Parameter(
                 torch.full((n_out,), -0.5, dtype=torch.float32)
@@ -103,10 +271,17 @@ class Episode:
     rewards: list[float] = field(default_factory=list)
 
 
-def _check_positive(value: Any, name: str) -> None:
-    """Refuse anything but a positive int (bools included) with a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _rebuildable(spec: Any) -> bool:
+    """Whether ``gymnasium.make(spec)`` rebuilds the environment that has ``spec``."""
+    if spec is None or any(
+        w.kwargs is None for w in getattr(spec, "additional_wrappers", ())
+    ):
+        return False
+    try:
+        spec.to_json()
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class MaxEntReinforce:
@@ -120,38 +295,33 @@ class MaxEntReinforce:
         and for evaluation), or a function that builds one.
         Action space: ``Discrete`` or ``Box``; observation space: ``Box`` or
         ``Discrete`` (one-hot encoded).
-    alpha : float
-        Temperature of the entropy term (>= 0; 0 is plain REINFORCE).
-    gamma : float
-        Discount in (0, 1]; 1 makes the objective exactly the reverse KL.
-    lr : float
-        Adam learning rate for the policy (and the value baseline).
-    hidden : sequence of int
-        Hidden layers of the policy and value networks.
-    batch_steps : int
-        Environment steps of finished episodes per update.
-    num_envs : int
-        Environments stepped together (``gymnasium.vector.SyncVectorEnv``).
-    baseline : {"value", "mean", "none"}
-        A learned state-value network, the batch mean of the returns at each time
-        step, or nothing.
-    normalize_advantages : bool
-        Rescale advantages to unit variance per batch (changes the step size, not
-        the direction in expectation).
-    optimizer : {"adam", "sgd"}
-        Adam suits networks; plain SGD suits tables of logits, where Adam's
-        per-parameter normalisation blows up the noisy gradients of rarely visited
-        states.
-    seed : int, optional
-        Seeds torch (weights, action sampling), the environments and their action
-        spaces: one seed reproduces a run exactly.
+    config : ReinforceConfig, optional
+        The settings (the defaults of :class:`ReinforceConfig` if omitted).
+    seed : int, numpy.random.Generator or None, optional
+        Source of all the agent's randomness: the initial weights, the actions
+        sampled in training, the seeds of the environments and of evaluation.
+        One int seed reproduces a run exactly; a generator is advanced; None
+        draws fresh entropy. NumPy's and torch's global random states are
+        never read or changed.
     env_kwargs : dict, optional
-        Extra arguments for ``gymnasium.make``.
+        Extra arguments for ``gymnasium.make`` (with an id only).
+    **settings
+        Fields of :class:`ReinforceConfig` (``alpha``, ``gamma``, ``lr``,
+        ``hidden``, ``batch_steps``, ``num_envs``, ``baseline``,
+        ``normalize_advantages``, ``optimizer``), replacing those of
+        ``config``.
 
     Attributes
     ----------
+    config : ReinforceConfig
+        The checked settings.
     policy : Policy
         Maps encoded observations to an action distribution.
+    value : torch.nn.Sequential
+        The state-value network (hidden layers ``config.hidden``), trained
+        only with ``baseline="value"``.
+    torch_optimizer : torch.optim.Optimizer
+        Adam or SGD (``config.optimizer``) over the policy and value weights.
     history : list of dict
         One entry per update (also returned by :meth:`train`).
 
@@ -163,77 +333,60 @@ class MaxEntReinforce:
     >>> history = agent.train(400, progress=False)
     >>> sorted(history[0])
     ['entropy', 'env_steps', 'mean_return', 'mean_soft_return', 'wall_time']
+    >>> agent.config.alpha, agent.config.num_envs
+    (0.01, 2)
     """
 
     def __init__(
         self,
         env: str | gym.Env | Callable[[], gym.Env],
         *,
-        alpha: float = 0.01,
-        gamma: float = 1.0,
-        lr: float = 1e-2,
-        hidden: Sequence[int] = (64,),
-        batch_steps: int = 2_000,
-        num_envs: int = 8,
-        baseline: str = "value",
-        normalize_advantages: bool = True,
-        optimizer: str = "adam",
-        seed: int | None = None,
-        env_kwargs: dict[str, Any] | None = None,
+        config: ReinforceConfig | None = None,
+        seed: Seed = None,
+        env_kwargs: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
-        if (
-            not isinstance(alpha, (int, float))
-            or isinstance(alpha, bool)
-            or not (math.isfinite(alpha) and alpha >= 0)
-        ):
-            raise ValueError(
-                f"alpha must be a non-negative number, got {alpha!r}"
-            )
-        if not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
-            raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
-        if not isinstance(lr, (int, float)) or not (
-            math.isfinite(lr) and lr > 0
-        ):
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
-        if optimizer not in ("adam", "sgd"):
-            raise ValueError(
-                f"optimizer must be 'adam' or 'sgd', got {optimizer!r}"
-            )
-        if baseline not in ("value", "mean", "none"):
-            raise ValueError(
-                f"baseline must be 'value', 'mean' or 'none', got {baseline!r}"
-            )
-        _check_positive(batch_steps, "batch_steps")
-        _check_positive(num_envs, "num_envs")
-        if not (isinstance(env, (str, gym.Env)) or callable(env)):
+        self.config = ReinforceConfig._with(config, settings)
+        rng = make_rng(seed)
+        if env_kwargs is not None and not isinstance(env_kwargs, Mapping):
             raise TypeError(
-                f"env must be an environment id, a gymnasium.Env or a function returning one, got {type(env).__name__}"
+                "env_kwargs must be a dict of gymnasium.make arguments, "
+                f"got {type(env_kwargs).__name__}"
             )
-        self.env_spec = env if isinstance(env, str) else None
-        self.alpha, self.gamma, self.lr, self.hidden = (
-            float(alpha),
-            float(gamma),
-            float(lr),
-            tuple(hidden),
-        )
-        self.batch_steps, self.num_envs, self.baseline = (
-            batch_steps,
-            num_envs,
-            baseline,
-        )
-        self.normalize_advantages, self.seed = normalize_advantages, seed
         self.env_kwargs = dict(env_kwargs or {})
-        # An instance is copied for every vector slot and for evaluation, so that they never share state.
+        if isinstance(env, str):
+            try:
+                gym.spec(env)
+            except gym.error.Error as error:
+                raise ValueError(
+                    f"env {env!r} is not a registered Gymnasium environment "
+                    f"id: {error}"
+                ) from error
+        elif not isinstance(env, gym.Env) and not callable(env):
+            raise TypeError(
+                "env must be an environment id, a gymnasium.Env or a "
+                f"function returning one, got {type(env).__name__}"
+            )
+        if self.env_kwargs and not isinstance(env, str):
+            raise TypeError(
+                "env_kwargs are gymnasium.make arguments: give env as an id "
+                "to use them"
+            )
+        self.env_id = env if isinstance(env, str) else None
+        # An instance is copied for every vector slot and for evaluation,
+        # so that they never share state.
         self._env_factory = (
             (lambda: copy.deepcopy(env))
             if isinstance(env, gym.Env)
             else (None if isinstance(env, str) else env)
         )
         probe = self._make_env()
+        self._env_spec = probe.spec
         self.observation_space, self.action_space = (
             probe.observation_space,
             probe.action_space,
         )
+        probe.close()
         _check_spaces(self.observation_space, self.action_space)
         space = self.observation_space
         self.n_inputs = (
@@ -244,26 +397,33 @@ class MaxEntReinforce:
         if isinstance(self.action_space, gym.spaces.Discrete):
             self.log_prior = -math.log(int(self.action_space.n))
         else:
-            self.log_prior = 0.0  # no prior density for continuous actions: differential entropy
-        self.generator = torch.Generator().manual_seed(
-            seed if seed is not None else int(torch.seed() % 2**62)
+            # no prior density for continuous actions: differential entropy
+            self.log_prior = 0.0
+        # The int seed is kept for save(); a generator or None is not.
+        self.seed = (
+            None
+            if seed is None or isinstance(seed, np.random.Generator)
+            else int(seed)
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(
-                int(torch.randint(2**62, (1,), generator=self.generator))
+        # Every stream is drawn from rng here, in a fixed order, so that
+        # one seed fixes them all and no later call can shift another.
+        with seeded(rng):
+            self.policy = Policy(
+                self.n_inputs, self.action_space, self.config.hidden
             )
-            self.policy = Policy(self.n_inputs, self.action_space, self.hidden)
-            self.value = nn.Sequential(
-                nn.Linear(self.n_inputs, 64, dtype=torch.float32),
-                nn.Tanh(),
-                nn.Linear(64, 1, dtype=torch.float32),
-            )
-        self.optimizer = optimizer
+            self.value = _mlp(self.n_inputs, self.config.hidden, 1)
+        self._generator = torch_generator(rng)  # actions while training
+        self._env_seed = derive_seed(rng)
+        self._action_space_seed = derive_seed(rng)
+        # Evaluation and act() draw from their own streams, so that they
+        # never change what training does next.
+        self._eval_rng = make_rng(derive_seed(rng))
+        self._play_generator = torch_generator(rng)
         parameters = [*self.policy.parameters(), *self.value.parameters()]
-        self.optimiser = (
-            torch.optim.Adam(parameters, lr=self.lr)
-            if optimizer == "adam"
-            else torch.optim.SGD(parameters, lr=self.lr)
+        self.torch_optimizer: torch.optim.Optimizer = (
+            torch.optim.Adam(parameters, lr=self.config.lr)
+            if self.config.optimizer == "adam"
+            else torch.optim.SGD(parameters, lr=self.config.lr)
         )
         self.history: list[dict[str, float]] = []
         self._envs: gym.vector.VectorEnv | None = None
@@ -274,65 +434,156 @@ class MaxEntReinforce:
     def _make_env(self) -> gym.Env:
         if self._env_factory is not None:
             return self._env_factory()
-        assert self.env_spec is not None
-        return gym.make(self.env_spec, **self.env_kwargs)
+        assert self.env_id is not None
+        return gym.make(self.env_id, **self.env_kwargs)
 
     def encode(self, obs: Any) -> NDArray[np.float32]:
-        """Observations as network inputs: one-hot for Discrete, flattened for Box. Shape (batch, n_inputs)."""
+        """Observations as network inputs: one-hot for Discrete, flattened for Box. Shape (batch, n_inputs).
+
+        Examples
+        --------
+        >>> lake = MaxEntReinforce("FrozenLake-v1", hidden=(), seed=0)
+        >>> lake.encode([0, 5]).shape
+        (2, 16)
+        """
         obs = np.asarray(obs)
-        if isinstance(self.observation_space, gym.spaces.Discrete):
-            return np.eye(self.n_inputs, dtype=np.float32)[
-                obs.astype(np.int64).reshape(-1)
-            ]
+        space = self.observation_space
+        if isinstance(space, gym.spaces.Discrete):
+            index = obs.astype(np.int64).reshape(-1) - int(space.start)
+            return np.eye(self.n_inputs, dtype=np.float32)[index]
         return obs.reshape(-1, self.n_inputs).astype(np.float32)
 
-    def _act(
-        self, encoded: NDArray[np.float32], deterministic: bool = False
+    def _sample(
+        self,
+        encoded: NDArray[np.float32],
+        generator: torch.Generator,
+        deterministic: bool = False,
     ) -> NDArray[Any]:
-        """Sample (or take the mode of) the policy's actions with the agent's own generator."""
+        """Sample (or take the mode of) the policy's actions with ``generator``."""
         with torch.no_grad():
             dist = self.policy(torch.from_numpy(encoded))
             if isinstance(dist, D.Categorical):
                 if deterministic:
                     return dist.probs.argmax(-1).numpy()
-                return torch.multinomial(
-                    dist.probs, 1, generator=self.generator
-                )[:, 0].numpy()
+                return torch.multinomial(dist.probs, 1, generator=generator)[
+                    :, 0
+                ].numpy()
             mean, std = dist.base_dist.loc, dist.base_dist.scale
             if deterministic:
                 return mean.numpy()
-            return (
-                mean
-                + std
-                * torch.randn(
-                    mean.shape, generator=self.generator, dtype=mean.dtype
-                )
-            ).numpy()
+            noise = torch.randn(
+                mean.shape, generator=generator, dtype=mean.dtype
+            )
+            return (mean + std * noise).numpy()
 
     def _to_env(self, actions: NDArray[Any]) -> NDArray[Any]:
-        if isinstance(
-            self.action_space, gym.spaces.Box
-        ):  # the sampled action is learned from; the env gets it clipped
-            return np.clip(
-                actions, self.action_space.low, self.action_space.high
-            ).reshape((-1, *self.action_space.shape))
-        return actions
+        """Sampled actions as the environment takes them (Box actions clipped)."""
+        space = self.action_space
+        if isinstance(space, gym.spaces.Box):
+            # the sampled action is learned from; the env gets it clipped
+            clipped = np.clip(actions, space.low, space.high)
+            return clipped.reshape((-1, *space.shape)).astype(space.dtype)
+        return np.asarray(actions, dtype=np.int64)
+
+    @limited_threads
+    def act(self, obs: Any, *, deterministic: bool = False) -> NDArray[Any]:
+        """Actions of the policy for raw observations, ready for ``env.step``.
+
+        Parameters
+        ----------
+        obs : array_like
+            One observation as the environment returns it (shape
+            ``observation_space.shape``; an int for a ``Discrete`` space) or a
+            batch of them (one more leading axis of length n).
+        deterministic : bool, optional
+            Take the most likely action (the mean, for ``Box`` actions)
+            instead of sampling one.
+
+        Returns
+        -------
+        numpy.ndarray
+            One action (shape ``action_space.shape``: an int64 scalar for
+            ``Discrete`` actions) or n of them, shape
+            ``(n, *action_space.shape)``.
+            ``Box`` actions are clipped to the space's bounds. Sampling uses
+            the agent's own generator for acting, never the one training uses.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", seed=0)
+        >>> obs, _ = gym.make("CartPole-v1").reset(seed=0)
+        >>> action = agent.act(obs)
+        >>> action.shape, int(action) in (0, 1)
+        ((), True)
+        >>> agent.act(np.stack([obs, obs, obs]), deterministic=True).shape
+        (3,)
+        """
+        deterministic = check_bool(deterministic, "deterministic")
+        array = np.asarray(obs)
+        space = self.observation_space
+        single_shape = space.shape if isinstance(space, gym.spaces.Box) else ()
+        if array.shape == single_shape:
+            batch, single = array[None], True
+        elif array.ndim == len(single_shape) + 1 and (
+            array.shape[1:] == single_shape
+        ):
+            batch, single = array, False
+        else:
+            raise ValueError(
+                f"obs must have shape {single_shape} (one observation) or "
+                f"(n, *{single_shape}) (a batch), got {array.shape}"
+            )
+        if isinstance(space, gym.spaces.Discrete) and not (
+            np.issubdtype(batch.dtype, np.integer)
+            and np.all(
+                (batch >= space.start) & (batch < space.start + space.n)
+            )
+        ):
+            raise ValueError(
+                f"obs must be states of {space}, got {array.tolist()!r}"
+            )
+        actions = self._to_env(
+            self._sample(
+                self.encode(batch), self._play_generator, deterministic
+            )
+        )
+        return actions[0] if single else actions
 
     # --- training ------------------------------------------------------------------------
 
+    @limited_threads
     def train(
-        self, total_steps: int, *, progress: bool = True
+        self, total_steps: int, *, progress: bool | None = None
     ) -> list[dict[str, float]]:
         """Run updates until ``total_steps`` more environment steps have been taken.
 
-        Returns the history (one dict per update: ``env_steps``, ``mean_return``,
-        ``mean_soft_return``, ``entropy``, ``wall_time``).
+        Parameters
+        ----------
+        total_steps : int
+            Environment steps to take (the last update may overshoot).
+        progress : bool or None, optional
+            Show a progress bar; None shows one only in interactive use
+            (a terminal or Jupyter), not under pytest or in a pipe.
+
+        Returns
+        -------
+        list of dict
+            The history: one dict per update with ``env_steps``,
+            ``mean_return``, ``mean_soft_return``, ``entropy`` and
+            ``wall_time``.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", batch_steps=100, seed=0)
+        >>> history = agent.train(200, progress=False)
+        >>> agent.env_steps >= 200, history[-1]["env_steps"] == agent.env_steps
+        (True, True)
         """
-        _check_positive(total_steps, "total_steps")
+        total_steps = positive_int(total_steps, "total_steps")
         target = self.env_steps + total_steps
         with tqdm(
             total=total_steps,
-            disable=not progress,
+            disable=not show_progress(progress),
             unit="step",
             desc="MaxEntReinforce",
         ) as bar:
@@ -347,36 +598,47 @@ class MaxEntReinforce:
     def _start_envs(self) -> gym.vector.VectorEnv:
         if self._envs is None:
             self._envs = gym.vector.SyncVectorEnv(
-                [self._make_env for _ in range(self.num_envs)]
+                [self._make_env for _ in range(self.config.num_envs)]
             )
-            obs, _ = self._envs.reset(seed=self.seed)
-            self._envs.action_space.seed(self.seed)
+            obs, _ = self._envs.reset(seed=self._env_seed)
+            self._envs.action_space.seed(self._action_space_seed)
             self._obs = self.encode(obs)
-            self._running = [Episode() for _ in range(self.num_envs)]
-            self._resetting = np.zeros(self.num_envs, dtype=bool)
+            self._running = [Episode() for _ in range(self.config.num_envs)]
+            self._resetting = np.zeros(self.config.num_envs, dtype=bool)
             self._start = time.perf_counter()
         return self._envs
 
+    @limited_threads
     def collect(self, min_steps: int | None = None) -> list[Episode]:
         """Step all environments until finished episodes hold ``min_steps`` steps (default ``batch_steps``).
 
         Episodes still running are kept and continued by the next call. The step that
         a vector environment spends resetting a finished sub-environment (gymnasium's
         next-step autoreset) is skipped: it is not a transition of either episode.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", num_envs=2, seed=0)
+        >>> episodes = agent.collect(50)
+        >>> sum(len(e.rewards) for e in episodes) >= 50
+        True
         """
+        needed = (
+            self.config.batch_steps
+            if min_steps is None
+            else positive_int(min_steps, "min_steps")
+        )
         envs = self._start_envs()
-        needed = self.batch_steps if min_steps is None else min_steps
         finished: list[Episode] = []
         collected = 0  # steps in finished episodes
         while collected < needed:
-            actions = self._act(self._obs)
+            actions = self._sample(self._obs, self._generator)
             next_obs, rewards, terminated, truncated, _ = envs.step(
                 self._to_env(actions)
             )
             for i, episode in enumerate(self._running):
-                if self._resetting[
-                    i
-                ]:  # this step only reset env i (autoreset): nothing to learn from it
+                if self._resetting[i]:
+                    # this step only reset env i (autoreset): nothing to learn
                     continue
                 episode.obs.append(self._obs[i])
                 episode.actions.append(actions[i])
@@ -398,6 +660,17 @@ class MaxEntReinforce:
         Returns ``(log_probs, returns_per_episode, entropies)``: ``log_probs``
         (with gradient) and ``entropies`` are flat over all steps, in episode
         order; ``returns_per_episode`` holds one tensor per episode.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", alpha=0.0, gamma=1.0, seed=0)
+        >>> episode = Episode(
+        ...     obs=[np.zeros(4, np.float32)] * 3, actions=[0, 1, 0],
+        ...     rewards=[1.0, 1.0, 1.0],
+        ... )
+        >>> _, returns, _ = agent.soft_returns([episode])
+        >>> returns[0].tolist()
+        [3.0, 2.0, 1.0]
         """
         obs = np.stack([o for e in episodes for o in e.obs])
         actions = np.stack([a for e in episodes for a in e.actions])
@@ -405,14 +678,14 @@ class MaxEntReinforce:
         dist = self.policy(torch.from_numpy(obs))
         log_probs = dist.log_prob(torch.as_tensor(actions))  # (steps,)
         # The soft reward r - alpha log(pi / U): the KL penalty, step by step.
-        kl_term = self.alpha * (log_probs.detach() - self.log_prior)
+        kl_term = self.config.alpha * (log_probs.detach() - self.log_prior)
         soft = torch.tensor(rewards, dtype=torch.float32) - kl_term
         returns, start = [], 0
         for episode in episodes:
             steps = soft[start : start + len(episode.rewards)].tolist()
             g, out = 0.0, []
             for reward in reversed(steps):  # discounted sum, from the end
-                g = reward + self.gamma * g
+                g = reward + self.config.gamma * g
                 out.append(g)
             returns.append(torch.tensor(out[::-1], dtype=torch.float32))
             start += len(episode.rewards)
@@ -425,22 +698,29 @@ class MaxEntReinforce:
 
         The value network's loss is added when ``baseline="value"``. Returns
         the loss and the history entry for ``episodes``.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", num_envs=2, seed=0)
+        >>> loss, stats = agent.loss(agent.collect(50))
+        >>> loss.shape, loss.requires_grad
+        (torch.Size([]), True)
         """
         log_probs, returns, entropy = self.soft_returns(episodes)
         g = torch.cat(returns)  # (steps,) soft reward-to-go
         obs = torch.from_numpy(np.stack([o for e in episodes for o in e.obs]))
-        if self.baseline == "value":
+        if self.config.baseline == "value":
             values = self.value(obs).squeeze(-1)
             baseline = values.detach()
             value_loss = ((values - g) ** 2).mean()
         else:
             value_loss = torch.zeros(())
-            if self.baseline == "mean":
+            if self.config.baseline == "mean":
                 baseline = self._time_mean(returns)
             else:
                 baseline = torch.zeros_like(g)
         advantages = g - baseline
-        if self.normalize_advantages and len(advantages) > 1:
+        if self.config.normalize_advantages and len(advantages) > 1:
             spread = advantages.std() + 1e-8
             advantages = (advantages - advantages.mean()) / spread
         # Sum over steps, mean over episodes: an unbiased estimate of
@@ -456,12 +736,21 @@ class MaxEntReinforce:
         }
         return policy_loss + value_loss, stats
 
+    @limited_threads
     def update(self, episodes: Sequence[Episode]) -> dict[str, float]:
-        """One policy-gradient step on ``episodes``; returns the history entry."""
+        """One policy-gradient step on ``episodes``; returns the history entry.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", num_envs=2, seed=0)
+        >>> stats = agent.update(agent.collect(50))
+        >>> stats["env_steps"] >= 50
+        True
+        """
         loss, stats = self.loss(episodes)
-        self.optimiser.zero_grad()
+        self.torch_optimizer.zero_grad()
         loss.backward()
-        self.optimiser.step()
+        self.torch_optimizer.step()
         return stats
 
     @staticmethod
@@ -478,60 +767,103 @@ class MaxEntReinforce:
 
     # --- evaluation and persistence ------------------------------------------------------
 
+    @limited_threads
     def evaluate(
         self,
         n_episodes: int = 20,
         *,
         deterministic: bool = False,
-        seed: int | None = None,
+        seed: Seed = None,
     ) -> NDArray[np.float64]:
-        """Returns (undiscounted, without entropy) of ``n_episodes`` fresh episodes."""
-        if (
-            isinstance(n_episodes, bool)
-            or not isinstance(n_episodes, int)
-            or n_episodes < 1
-        ):
-            raise ValueError(
-                f"n_episodes must be a positive integer, got {n_episodes!r}"
-            )
+        """Returns (undiscounted, without entropy) of ``n_episodes`` fresh episodes.
+
+        Parameters
+        ----------
+        n_episodes : int, optional
+            Episodes to run, one after the other, in a new environment.
+        deterministic : bool, optional
+            Take the most likely actions instead of sampling them.
+        seed : int, numpy.random.Generator or None, optional
+            Seeds the episodes' environments and the sampled actions. None
+            uses the agent's own evaluation streams (fixed by the agent's
+            seed and advanced by each call). Evaluating never changes what
+            training does next.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_episodes,)
+            The return of each episode.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", seed=0)
+        >>> returns = agent.evaluate(3, seed=1)
+        >>> returns.shape, bool(np.all(returns >= 1))
+        ((3,), True)
+        >>> bool(np.array_equal(returns, agent.evaluate(3, seed=1)))
+        True
+        """
+        n_episodes = positive_int(n_episodes, "n_episodes")
+        deterministic = check_bool(deterministic, "deterministic")
+        if seed is None:
+            rng, generator = self._eval_rng, self._play_generator
+        else:
+            rng = make_rng(seed)
+            generator = torch_generator(rng)
         env = self._make_env()
         results = []
-        for k in range(n_episodes):
-            obs, _ = env.reset(seed=None if seed is None else seed + k)
+        for _ in range(n_episodes):
+            obs, _ = env.reset(seed=derive_seed(rng))
             total, done = 0.0, False
             while not done:
                 action = self._to_env(
-                    self._act(self.encode(obs), deterministic)
+                    self._sample(self.encode(obs), generator, deterministic)
                 )[0]
                 obs, reward, terminated, truncated, _ = env.step(action)
                 total += float(reward)
                 done = terminated or truncated
             results.append(total)
+        env.close()
         return np.array(results)
 
     def save(self, path: str | Path) -> None:
-        """Save the configuration and the network weights (state dicts) to ``path``."""
-        if self.env_spec is None:
+        """Save the settings, the environment and the network weights to ``path``.
+
+        The environment is recorded as its id and ``env_kwargs``, or, for an
+        instance or a function, as the ``env.spec`` that ``gymnasium.make``
+        rebuilds it from (an instance made by ``gymnasium.make`` has one, and
+        so does one wrapped in wrappers that record their arguments, such as
+        :class:`~klcourse.rl.TimeIndexed`). An environment without such a spec
+        cannot be saved. An int seed is saved; a generator is not.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> agent = MaxEntReinforce(gym.make("CartPole-v1"), hidden=(8,), seed=0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     agent.save(Path(folder) / "agent.pt")
+        ...     loaded = MaxEntReinforce.load(Path(folder) / "agent.pt")
+        >>> loaded.config == agent.config, loaded.env_id
+        (True, None)
+        """
+        if self.env_id is not None:
+            env: dict[str, Any] = {
+                "env": self.env_id,
+                "env_kwargs": self.env_kwargs,
+            }
+        elif self._env_spec is not None and _rebuildable(self._env_spec):
+            env = {"env_spec": self._env_spec.to_json()}
+        else:
             raise ValueError(
-                "an agent built on an environment instance cannot be saved; build it from an id"
+                "this agent's environment cannot be saved: it was given as an "
+                "instance or a function whose env.spec cannot rebuild it "
+                "(make it with gymnasium.make, wrap it only in wrappers that "
+                "record their arguments, or give env as an id)"
             )
-        config = {
-            "env": self.env_spec,
-            "alpha": self.alpha,
-            "gamma": self.gamma,
-            "lr": self.lr,
-            "hidden": list(self.hidden),
-            "batch_steps": self.batch_steps,
-            "num_envs": self.num_envs,
-            "baseline": self.baseline,
-            "normalize_advantages": self.normalize_advantages,
-            "optimizer": self.optimizer,
-            "seed": self.seed,
-            "env_kwargs": self.env_kwargs,
-        }
+        record = {**env, "seed": self.seed, **dataclasses.asdict(self.config)}
         torch.save(
             {
-                "config": json.dumps(config),
+                "config": json.dumps(record),
                 "policy": self.policy.state_dict(),
                 "value": self.value.state_dict(),
                 "env_steps": self.env_steps,
@@ -541,10 +873,31 @@ class MaxEntReinforce:
 
     @classmethod
     def load(cls, path: str | Path) -> MaxEntReinforce:
-        """Rebuild an agent saved with :meth:`save` (weights only: ``torch.load(weights_only=True)``)."""
+        """Rebuild an agent saved with :meth:`save` (weights only: ``torch.load(weights_only=True)``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> agent = MaxEntReinforce("CartPole-v1", alpha=0.5, seed=0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     agent.save(Path(folder) / "agent.pt")
+        ...     loaded = MaxEntReinforce.load(Path(folder) / "agent.pt")
+        >>> loaded.config.alpha, loaded.env_id
+        (0.5, 'CartPole-v1')
+        """
         state = torch.load(path, weights_only=True)
-        config = json.loads(state["config"])
-        agent = cls(config.pop("env"), **config)
+        record = json.loads(state["config"])
+        seed = record.pop("seed", None)
+        env: str | Callable[[], gym.Env]
+        if "env_spec" in record:
+            spec = gym.envs.registration.EnvSpec.from_json(
+                record.pop("env_spec")
+            )
+            env = functools.partial(gym.make, spec)
+        else:
+            env = record.pop("env")
+        env_kwargs = record.pop("env_kwargs", None)
+        agent = cls(env, seed=seed, env_kwargs=env_kwargs, **record)
         agent.policy.load_state_dict(state["policy"])
         agent.value.load_state_dict(state["value"])
         agent.env_steps = int(state["env_steps"])
@@ -556,11 +909,13 @@ def _check_spaces(
 ) -> None:
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
         raise TypeError(
-            f"action space must be Discrete or Box, got {type(action_space).__name__}"
+            "env must have a Discrete or Box action space, "
+            f"got {type(action_space).__name__}"
         )
     if not isinstance(
         observation_space, (gym.spaces.Discrete, gym.spaces.Box)
     ):
         raise TypeError(
-            f"observation space must be Discrete or Box, got {type(observation_space).__name__}"
+            "env must have a Discrete or Box observation space, "
+            f"got {type(observation_space).__name__}"
         )

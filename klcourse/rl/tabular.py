@@ -25,7 +25,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp, xlogy
 
-from klcourse._validation import positive_int
+from klcourse._validation import (
+    as_float_array,
+    finite_array,
+    positive_float,
+    positive_int,
+    probability_array,
+)
 
 __all__ = [
     "SoftOptimum",
@@ -147,54 +153,32 @@ def _check_model(
     NDArray[np.float64],
     NDArray[np.bool_],
 ]:
-    P = np.asarray(P, dtype=np.float64)
-    R = np.asarray(R, dtype=np.float64)
-    initial = np.asarray(initial, dtype=np.float64)
-    assert (
-        isinstance(P, np.ndarray)
-        and isinstance(R, np.ndarray)
-        and isinstance(initial, np.ndarray)
-    )
-    if P.ndim != 3 or P.shape[0] != P.shape[2]:
-        raise ValueError(f"P must have shape (S, A, S), got {P.shape}")
-    if R.shape != P.shape[:2]:
+    """Check the arrays of an MDP: shapes, then probabilities and rewards."""
+    P_ = as_float_array(P, "P")
+    if P_.ndim != 3 or P_.shape[0] != P_.shape[2]:
+        raise ValueError(f"P must have shape (S, A, S), got {P_.shape}")
+    n_states = P_.shape[0]
+    R_ = finite_array(R, "R")
+    if R_.shape != P_.shape[:2]:
         raise ValueError(
-            f"R must have shape {P.shape[:2]} to match P, got {R.shape}"
+            f"R must have shape {P_.shape[:2]} to match P, got {R_.shape}"
         )
-    if initial.shape != (P.shape[0],):
+    initial_ = probability_array(initial, "initial", axis=-1)
+    if initial_.shape != (n_states,):
         raise ValueError(
-            f"initial must have shape ({P.shape[0]},), got {initial.shape}"
+            f"initial must have shape ({n_states},), got {initial_.shape}"
         )
-    if np.any(P < 0) or not np.allclose(P.sum(-1), 1.0, atol=1e-9):
-        raise ValueError(
-            "P must hold probability distributions over next states (rows summing to 1)"
-        )
-    if np.any(initial < 0) or abs(initial.sum() - 1.0) > 1e-9:
-        raise ValueError(
-            "initial must be a probability distribution over states"
-        )
-    if not np.all(np.isfinite(R)):
-        raise ValueError("R must be finite")
+    P_ = probability_array(P_, "P", axis=2)
     done = (
-        np.zeros(P.shape[0], dtype=bool)
+        np.zeros(n_states, dtype=bool)
         if terminal is None
         else np.asarray(terminal, dtype=bool)
     )
-    if done.shape != (P.shape[0],):
+    if done.shape != (n_states,):
         raise ValueError(
-            f"terminal must have shape ({P.shape[0]},), got {done.shape}"
+            f"terminal must have shape ({n_states},), got {done.shape}"
         )
-    return P, R, initial, done
-
-
-def _check_alpha(alpha: float) -> float:
-    if (
-        isinstance(alpha, bool)
-        or not isinstance(alpha, (int, float))
-        or not (math.isfinite(alpha) and alpha > 0)
-    ):
-        raise ValueError(f"alpha must be a positive number, got {alpha!r}")
-    return float(alpha)
+    return P_, R_, initial_, done
 
 
 def soft_value_iteration(
@@ -245,7 +229,7 @@ def soft_value_iteration(
         R_,
         initial_,
         done,
-        _check_alpha(alpha),
+        positive_float(alpha, "alpha"),
         positive_int(horizon, "horizon"),
     )
 
@@ -348,20 +332,17 @@ def trajectory_kl(
     True
     """
     P_, R_, initial_, done = _check_model(P, R, initial, terminal)
-    alpha = _check_alpha(alpha)
+    alpha = positive_float(alpha, "alpha")
     horizon = positive_int(horizon, "horizon")
     n_states, n_actions = R_.shape
-    pi = np.asarray(policy, dtype=np.float64)
+    pi = as_float_array(policy, "policy")
     if pi.shape == (n_states, n_actions):
         pi = np.broadcast_to(pi, (horizon, n_states, n_actions))
     if pi.shape != (horizon, n_states, n_actions):
         raise ValueError(
             f"policy must have shape (S, A) or (H, S, A) = ({horizon}, {n_states}, {n_actions}), got {pi.shape}"
         )
-    if np.any(pi < 0) or not np.allclose(pi.sum(-1), 1.0, atol=1e-9):
-        raise ValueError(
-            "policy rows must be probability distributions over actions"
-        )
+    pi = probability_array(pi, "policy", axis=-1)
     log_prior = -math.log(n_actions)
     state = initial_.copy()
     soft_return = 0.0

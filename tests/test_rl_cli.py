@@ -1,0 +1,207 @@
+"""python -m klcourse.rl: options built from ReinforceConfig, and a train/evaluate round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from klcourse.rl import MaxEntReinforce, ReinforceConfig
+from klcourse.rl.__main__ import build_parser, config_from_args, main
+
+
+def parse_train(*options: str):
+    return build_parser().parse_args(["train", "--out", "run", *options])
+
+
+def test_parsed_defaults_are_the_agents_defaults_field_by_field() -> None:
+    args = parse_train()
+    defaults = ReinforceConfig()
+    for f in dataclasses.fields(ReinforceConfig):
+        assert getattr(args, f.name) == getattr(defaults, f.name), f.name
+    assert (
+        config_from_args(args)
+        == defaults
+        == MaxEntReinforce("CartPole-v1", seed=0).config
+    )
+    assert (
+        args.seed is None
+    )  # like the class: fresh entropy unless a seed is given
+
+
+def other_value(f: dataclasses.Field) -> tuple[list[str], object]:
+    """Command-line words that set field ``f`` to a non-default value, and that value."""
+    flag = "--" + f.name.replace("_", "-")
+    default = f.default
+    if "choices" in f.metadata:
+        value = next(c for c in f.metadata["choices"] if c != default)
+        return [flag, value], value
+    if isinstance(default, bool):
+        return (["--no-" + flag[2:]], False) if default else ([flag], True)
+    if isinstance(default, tuple):
+        return [flag, "7", "3"], (7, 3)
+    if isinstance(default, int):
+        return [flag, str(default + 1)], default + 1
+    return [flag, str(default / 2)], default / 2
+
+
+@pytest.mark.parametrize(
+    "f", dataclasses.fields(ReinforceConfig), ids=lambda f: f.name
+)
+def test_every_setting_has_an_option(f: dataclasses.Field) -> None:
+    words, value = other_value(f)
+    config = config_from_args(parse_train(*words))
+    assert (
+        getattr(config, f.name) == value != getattr(ReinforceConfig(), f.name)
+    )
+    assert config == dataclasses.replace(ReinforceConfig(), **{f.name: value})
+
+
+def test_option_help_comes_from_the_config(capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in dataclasses.fields(ReinforceConfig):
+        assert " ".join(f.metadata["help"].split()) in text
+
+
+def test_train_and_evaluate_round_trip(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    settings = [
+        "--alpha",
+        "0.05",
+        "--gamma",
+        "0.9",
+        "--lr",
+        "0.02",
+        "--hidden",
+        "8",
+        "--batch-steps",
+        "100",
+        "--num-envs",
+        "2",
+        "--baseline",
+        "mean",
+        "--no-normalize-advantages",
+        "--optimizer",
+        "sgd",
+    ]
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "CartPole-v1",
+                "--steps",
+                "200",
+                "--seed",
+                "0",
+                "--out",
+                str(out),
+                "--no-progress",
+                *settings,
+            ]
+        )
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert {"agent.pt", "history.csv", "learning_curve.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert (out / "history.csv").read_text().splitlines()[0].split(",")[
+        :2
+    ] == ["env_steps", "mean_return"]
+    agent = MaxEntReinforce.load(out / "agent.pt")
+    assert agent.config == ReinforceConfig(
+        alpha=0.05,
+        gamma=0.9,
+        lr=0.02,
+        hidden=(8,),
+        batch_steps=100,
+        num_envs=2,
+        baseline="mean",
+        normalize_advantages=False,
+        optimizer="sgd",
+    )
+    assert agent.seed == 0 and agent.env_steps == summary["env_steps"] >= 200
+    results = []
+    for _ in range(2):
+        assert (
+            main(["evaluate", str(out), "--episodes", "2", "--seed", "1"]) == 0
+        )
+        results.append(json.loads(capsys.readouterr().out))
+    assert results[0]["episodes"] == 2 and results[0] == results[1]
+    assert (
+        main(
+            [
+                "evaluate",
+                str(out / "agent.pt"),
+                "--episodes",
+                "1",
+                "--deterministic",
+            ]
+        )
+        == 0
+    )
+    assert main(["evaluate", str(tmp_path / "missing")]) == 2
+    assert "no saved agent" in capsys.readouterr().err
+
+
+def test_env_kwargs_and_an_empty_hidden_list(tmp_path, capsys) -> None:
+    out = tmp_path / "lake"
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "FrozenLake-v1",
+                "--env-kwargs",
+                '{"is_slippery": false}',
+                "--hidden",
+                "--steps",
+                "50",
+                "--batch-steps",
+                "50",
+                "--num-envs",
+                "1",
+                "--seed",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    agent = MaxEntReinforce.load(out / "agent.pt")
+    assert (
+        agent.env_kwargs == {"is_slippery": False}
+        and agent.config.hidden == ()
+    )
+
+
+def test_wrong_settings_are_reported_not_raised(tmp_path, capsys) -> None:
+    assert main(["train", "--env", "CartPol-v1", "--out", str(tmp_path)]) == 2
+    assert (
+        "error: env 'CartPol-v1' is not a registered"
+        in capsys.readouterr().err
+    )
+    assert main(["train", "--gamma", "2", "--out", str(tmp_path)]) == 2
+    assert "error: gamma must be at most 1.0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--baseline", "critic", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main(["train", "--env-kwargs", "[1]", "--out", str(tmp_path)])
+
+
+def test_runs_as_a_module(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "klcourse.rl", "evaluate", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2 and "no saved agent" in result.stderr
