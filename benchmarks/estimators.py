@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import mpmath
 import numpy as np

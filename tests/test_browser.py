@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-
 from conftest import HTML, ROOT, toc_pages
 
 pytestmark = pytest.mark.site
@@ -68,7 +67,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.statuses.append((self.path, int(code) if str(code).isdigit() else 0))
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -185,7 +184,7 @@ def visit(browser: Any, server: Server, page: str, *, scheme: str, screenshot: P
 
     def route(request_route: Any) -> None:
         url = request_route.request.url
-        if url.startswith(server.base) or url.startswith("data:"):
+        if url.startswith((server.base, "data:")):
             request_route.continue_()
         else:  # the site must work offline: nothing may come from elsewhere
             report.external_requests.append(url)

@@ -13,8 +13,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from klcourse import cross_entropy, entropy, kl_divergence, kl_gaussian, kl_mvn, kl_quadrature
-
+from klcourse import (
+    cross_entropy,
+    entropy,
+    kl_divergence,
+    kl_gaussian,
+    kl_mvn,
+    kl_quadrature,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import doctest
 import importlib
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_SIGNIFICANT = 12
