@@ -17,7 +17,11 @@ PACKAGE_SOURCES := $(shell find klcourse -name '*.py')
 book: $(STAMP) $(PACKAGE_STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: unit notebooks site
+# The unit tests first (fast failures), then nbval and the site build side by side: each
+# executes every notebook on one core (klcourse runs torch single-threaded), so on two
+# cores they take the time of the slower one rather than the sum.
+test: unit
+	$(MAKE) -j2 --output-sync=target notebooks site
 
 unit: $(STAMP)
 	$(BIN)/ruff format --check $(FORMATTED)
