@@ -83,3 +83,11 @@ def test_doctests_compare_floats_to_the_digits_written() -> None:
         "pytest"
     ]["ini_options"]
     assert "NUMBER" in options["doctest_optionflags"]
+
+
+@pytest.mark.parametrize("module", module_names())
+def test_no_example_shows_a_traceback(module: str) -> None:
+    """The API page renders the examples, and a site test rejects any traceback on
+    a page; an example of an error catches it and prints the message instead."""
+    raising = [name for name, example in examples(module) if example.exc_msg]
+    assert not raising, f"{module}: examples that show a traceback: {raising}"

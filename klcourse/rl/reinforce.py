@@ -92,10 +92,11 @@ class ReinforceConfig:
     >>> config = ReinforceConfig(alpha=0.1, hidden=[32, 32])
     >>> config.hidden, config.gamma, config.baseline
     ((32, 32), 1.0, 'value')
-    >>> ReinforceConfig(gamma=1.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: gamma must be at most 1.0, got 1.5
+    >>> try:
+    ...     ReinforceConfig(gamma=1.5)
+    ... except ValueError as error:
+    ...     print(error)
+    gamma must be at most 1.0, got 1.5
     """
 
     alpha: float = _setting(
