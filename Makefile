@@ -25,6 +25,7 @@ test: unit
 
 unit: $(STAMP)
 	$(BIN)/ruff format --check $(FORMATTED)
+	$(BIN)/ruff check klcourse tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest tests klcourse --doctest-modules -m "not site"
 

@@ -119,7 +119,7 @@ def test_the_two_reverse_optima_differ_when_the_weights_do() -> None:
 
 def test_unnormalised_log_density_gives_the_same_reverse_fit() -> None:
     p = bimodal()
-    unnormalised = lambda x: p.log_prob(x) + 17.3  # noqa: E731 - log P up to a constant
+    unnormalised = lambda x: p.log_prob(x) + 17.3
     fit = fit_gaussian(p, direction="reverse", init=(1.0, 2.0), seed=5)
     same = fit_gaussian(unnormalised, direction="reverse", init=(1.0, 2.0), seed=5)
     assert same.mu == pytest.approx(fit.mu, abs=1e-9)

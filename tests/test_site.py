@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import HTML, ROOT, toc_pages
 
 pytestmark = pytest.mark.site
@@ -55,7 +54,7 @@ def test_hidden_check_cells_stay_hidden(site_build: subprocess.CompletedProcess[
 
 def test_every_bibliography_entry_is_cited_and_every_citation_exists() -> None:
     """sphinxcontrib-bibtex warns about missing keys, but an unused entry passes silently."""
-    entries = set(re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "book" / "references.bib").read_text(), re.M))
+    entries = set(re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "book" / "references.bib").read_text(), re.MULTILINE))
     sources = [p.read_text() for p in (ROOT / "book").glob("*.md")]
     sources += ["".join(c["source"]) for p in (ROOT / "book").glob("*.ipynb") for c in json.loads(p.read_text())["cells"]]
     cited = {key.strip() for text in sources for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text)
