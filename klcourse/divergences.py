@@ -19,11 +19,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import entr, rel_entr, xlogy
 
 from klcourse._distributions import DistributionLike, as_distribution
+from klcourse._threads import limited_threads
 from klcourse._validation import (
     broadcast_pair,
     finite_array,
     log_base,
     positive_array,
+    positive_int,
     probability_array,
     scalar_result,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "cross_entropy",
     "entropy",
     "kl_divergence",
+    "kl_gauss_hermite",
     "kl_gaussian",
     "kl_mvn",
     "kl_quadrature",
@@ -142,6 +145,7 @@ def cross_entropy(
     return scalar_result(-xlogy(p_arr, q_arr).sum(axis=axis) / log_base(base))
 
 
+@limited_threads
 def kl_gaussian(
     mean_p: ArrayLike, std_p: ArrayLike, mean_q: ArrayLike, std_q: ArrayLike
 ) -> Float:
@@ -295,6 +299,7 @@ def _cholesky(cov: ArrayLike, name: str, d: int) -> NDArray[np.float64]:
         ) from error
 
 
+@limited_threads
 def kl_quadrature(
     p: DistributionLike,
     q: DistributionLike,
@@ -328,7 +333,11 @@ def kl_quadrature(
     -------
     float
         The divergence in nats; ``inf`` when the integrator meets a point where
-        ``p > 0`` and ``q = 0``.
+        ``p > 0`` and ``q = 0``. An integral that diverges only slowly in the
+        tails (a heavy-tailed P against a light-tailed Q, such as a Cauchy
+        against a Normal) is not detected: the integrator then returns a
+        meaningless finite number. Integrate over growing finite ranges to
+        see such a divergence, as chapters 2 and 4 do.
 
     Examples
     --------
@@ -380,6 +389,92 @@ def kl_quadrature(
             scalar, *pieces[i], epsabs=epsabs, epsrel=epsrel, limit=200
         )[0]
     return math.inf if q_misses_p else float(values.sum())
+
+
+@limited_threads
+def kl_gauss_hermite(
+    p: torch.distributions.Distribution,
+    q: torch.distributions.Distribution,
+    *,
+    n_nodes: int = 128,
+) -> Float:
+    r"""KL from a Normal or a mixture of Normals to any density, batched.
+
+    For :math:`P = \sum_j w_j\,\mathcal N(m_j, s_j^2)` (one component for a
+    plain Normal) the expectation is split by component and each part is
+    computed by Gauss--Hermite quadrature,
+
+    .. math:: \mathrm{KL}(P\,\|\,Q) = \sum_j w_j \sum_i \frac{\omega_i}{\sqrt\pi}
+       \log\frac{p}{q}\big(m_j + \sqrt2\, s_j t_i\big),
+
+    with nodes :math:`t_i` and weights :math:`\omega_i`. The rule is exact for
+    polynomials of degree below ``2 * n_nodes``, so between two Normals it is
+    exact (the log-ratio is then a quadratic). With mixtures the log-ratio is
+    smooth but not a polynomial, and the default 128 nodes give about seven
+    significant digits for well-separated modes (the tests compare with
+    :func:`scipy.integrate.quad`). It is meant for smooth Q: a kink in log q
+    (a Laplace Q) slows it down.
+
+    Parameters
+    ----------
+    p : torch.distributions.Normal or torch.distributions.MixtureSameFamily
+        P, a univariate Normal or a mixture of univariate Normals, with any
+        batch shape (for instance one p(y|x) per input x).
+    q : torch.distributions.Distribution
+        Q, univariate, with a ``log_prob`` that broadcasts against P's batch
+        shape.
+    n_nodes : int, optional
+        Quadrature nodes per component, from 2 to 256 (NumPy's rule loses
+        its weights to underflow beyond that).
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        The divergence in nats for every element of the batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> D = torch.distributions
+    >>> p = D.Normal(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 2.0]))
+    >>> q = D.Normal(torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0]))
+    >>> np.round(kl_gauss_hermite(p, q), 6)
+    array([0.5     , 0.806853])
+    """
+    D = torch.distributions
+    n = positive_int(n_nodes, "n_nodes", minimum=2)
+    if n > 256:
+        raise ValueError(f"n_nodes must be at most 256, got {n}")
+    if isinstance(p, D.MixtureSameFamily) and isinstance(
+        p.component_distribution, D.Normal
+    ):
+        weights = p.mixture_distribution.probs  # (..., k)
+        loc = p.component_distribution.loc
+        scale = p.component_distribution.scale
+    elif isinstance(p, D.Normal):
+        loc, scale = p.loc[..., None], p.scale[..., None]
+        weights = torch.ones_like(loc)
+    else:
+        raise TypeError(
+            "p must be a torch Normal or a MixtureSameFamily of Normals, got "
+            f"{type(p).__name__}"
+        )
+    if not isinstance(q, D.Distribution) or q.event_shape != torch.Size():
+        raise TypeError(
+            f"q must be a univariate torch distribution, got {type(q).__name__}"
+        )
+    t, w = np.polynomial.hermite.hermgauss(n)
+    nodes = torch.from_numpy(t).to(loc.dtype)
+    # points of shape (n, ..., k): node i of component j of every batch element
+    x = loc + math.sqrt(2.0) * scale * nodes.reshape((n,) + (1,) * loc.ndim)
+    batch_points = x.movedim(-1, 0)  # (k, n, ...): one batch of P per slice
+    log_ratio = p.log_prob(batch_points) - q.log_prob(batch_points)
+    node_weights = torch.from_numpy(w / math.sqrt(math.pi)).to(loc.dtype)
+    per_component = torch.tensordot(
+        node_weights, log_ratio.movedim(1, 0), dims=1
+    )  # (k, ...)
+    kl = (weights.movedim(-1, 0) * per_component).sum(0)
+    return scalar_result(kl.detach().to(torch.float64).numpy())
 
 
 def _pieces(

@@ -371,6 +371,7 @@ def _final_kl(
     )
 
 
+@limited_threads
 def kl_landscape(
     p: D.Distribution, mu: ArrayLike, log_sigma: ArrayLike, *, direction: str
 ) -> NDArray[np.float64]:
@@ -437,6 +438,7 @@ def kl_landscape(
     return np.asarray(-entropy_q - expected_log_p.reshape(m.shape))
 
 
+@limited_threads
 def alpha_divergence(
     p: D.Distribution,
     mu: float,
@@ -506,6 +508,7 @@ def alpha_divergence(
     return float(-np.expm1(log_integral) / (alpha * (1 - alpha)))
 
 
+@limited_threads
 def fit_gaussian_alpha(
     p: D.Distribution, *, alpha: float, init: tuple[float, float] = (0.0, 1.0)
 ) -> GaussianParams:

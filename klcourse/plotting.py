@@ -1,7 +1,13 @@
 """The course's figure style, in one place.
 
-Notebooks call :func:`use_style` once; the colours name the roles that recur in
-every chapter (the target P, the approximation Q, forward and reverse KL).
+Notebooks call :func:`use_style` once. Colour carries meaning and keeps it
+across chapters: :data:`COLORS` names the roles that recur in every chapter
+(the target P, the approximation Q, forward and reverse KL);
+:data:`CLASS_COLORS` is the palette of chapter 4's classes, and
+:data:`SERIES_COLORS`, the default colour cycle, draws everything else
+(estimators, families of examples), so that no such series borrows the colour
+of a role. Figures label every colour in a legend or title as well, so that
+no reading depends on telling colours apart.
 """
 
 from __future__ import annotations
@@ -19,7 +25,14 @@ from numpy.typing import ArrayLike
 
 from klcourse._distributions import DistributionLike, as_distribution
 
-__all__ = ["COLORS", "animation_html", "plot_density", "use_style"]
+__all__ = [
+    "CLASS_COLORS",
+    "COLORS",
+    "SERIES_COLORS",
+    "animation_html",
+    "plot_density",
+    "use_style",
+]
 
 #: Colours for the roles that recur across chapters (colour-blind safe, Okabe-Ito).
 COLORS = {
@@ -30,6 +43,16 @@ COLORS = {
     "neutral": "#555555",
     "accent": "#E69F00",
 }
+
+#: Colours of the classes of a classification task (chapter 4), from Paul
+#: Tol's colour-blind-safe "muted" scheme: indigo, sand and wine, none of them
+#: a role colour, so a class is never read as P, Q or a direction of KL.
+CLASS_COLORS = ("#332288", "#DDCC77", "#882255")
+
+#: Colours for series that are neither roles nor classes (estimators, families
+#: of examples); the default colour cycle. Near-black, olive and cyan: none is
+#: a role or class colour.
+SERIES_COLORS = ("#222222", "#999933", "#88CCEE")
 
 _STYLE: dict[str, Any] = {
     "figure.figsize": (7.0, 3.6),
@@ -45,12 +68,8 @@ _STYLE: dict[str, Any] = {
     "grid.alpha": 0.3,
     "legend.frameon": False,
     "lines.linewidth": 2.0,
-    "axes.prop_cycle": rcsetup.cycler(
-        color=[
-            COLORS[key]
-            for key in ("p", "q", "forward", "reverse", "accent", "neutral")
-        ]
-    ),
+    # A plot without an explicit colour must not borrow a role's colour.
+    "axes.prop_cycle": rcsetup.cycler(color=list(SERIES_COLORS)),
     # An opaque white figure stays legible on the site's dark theme as well.
     "figure.facecolor": "white",
     "savefig.facecolor": "white",

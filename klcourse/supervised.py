@@ -59,11 +59,16 @@ __all__ = [
 ]
 
 D = torch.distributions
-LIKELIHOODS = ("gaussian", "laplace", "heteroscedastic")
-NOISES = ("gaussian", "laplace", "heteroscedastic", "student_t")
+LIKELIHOODS = ("gaussian", "laplace", "heteroscedastic", "mixture")
+NOISES = ("gaussian", "laplace", "heteroscedastic", "student_t", "bimodal")
 
 #: Smallest predicted or fitted scale of a regression noise model.
 MIN_SCALE = 1e-6
+
+#: The bimodal task's two modes lie this far above and below f(x) ...
+BIMODAL_OFFSET = 1.0
+#: ... each with this standard deviation, and with equal weights.
+BIMODAL_STD = 0.15
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -242,6 +247,17 @@ def noise_distribution(x: ArrayLike, noise: str) -> D.Distribution:
         # heavy tails: 1.5 degrees of freedom
         df = torch.full_like(loc, 1.5)
         return D.StudentT(df, loc, torch.full_like(loc, 0.2))
+    if noise == "bimodal":
+        # two equally likely modes at f(x) -/+ BIMODAL_OFFSET: the mean f(x)
+        # lies between them, where p(y|x) is almost zero
+        offsets = torch.tensor([-BIMODAL_OFFSET, BIMODAL_OFFSET])
+        return D.MixtureSameFamily(
+            D.Categorical(probs=torch.full((len(loc), 2), 0.5)),
+            D.Normal(
+                loc[:, None] + offsets,
+                torch.full((len(loc), 2), BIMODAL_STD, dtype=torch.float64),
+            ),
+        )
     return D.Normal(loc, torch.from_numpy(true_noise_scale(values)))
 
 
@@ -252,8 +268,11 @@ def make_regression_task(
 
     The regression function is :func:`true_function`. Noise models:
     ``"gaussian"`` (standard deviation 0.3), ``"laplace"`` (standard deviation 0.3),
-    ``"heteroscedastic"`` (Gaussian with standard deviation :func:`true_noise_scale`)
-    and ``"student_t"`` (1.5 degrees of freedom: heavy tails, infinite variance).
+    ``"heteroscedastic"`` (Gaussian with standard deviation :func:`true_noise_scale`),
+    ``"student_t"`` (1.5 degrees of freedom: heavy tails, infinite variance)
+    and ``"bimodal"`` (an equal mixture of two Normals with standard deviation
+    ``BIMODAL_STD`` at f(x) - ``BIMODAL_OFFSET`` and f(x) + ``BIMODAL_OFFSET``:
+    the conditional mean f(x) lies between the modes, where almost no data is).
     ``seed`` (None, an int or a ``numpy.random.Generator``) seeds inputs and
     noise without touching NumPy's or torch's global random state.
 
@@ -907,15 +926,22 @@ class Regressor(_Network):
       absolute error / b plus a constant.
     - ``"heteroscedastic"``: :math:`y \\sim \\mathcal N(f(x), s(x)^2)` where the network also
       predicts the scale s(x) (through a softplus).
+    - ``"mixture"``: a mixture-density network,
+      :math:`y \\sim \\sum_k w_k(x)\\,\\mathcal N(m_k(x), s_k(x)^2)` with ``n_components``
+      components whose weights (a softmax), means and scales (a softplus) the
+      network predicts; it can put its mass on several modes of p(y|x).
 
     Parameters
     ----------
     hidden : sequence of int
         Widths of the hidden layers (tanh activations).
-    likelihood : {"gaussian", "laplace", "heteroscedastic"}
+    likelihood : {"gaussian", "laplace", "heteroscedastic", "mixture"}
     scale : float
         The fixed sigma (gaussian) or b (laplace) used in training. It does not
         change the fit of the mean -- only the loss's scale -- so the default is 1.
+    n_components : int
+        The number of Normal components of the ``"mixture"`` likelihood
+        (checked, and otherwise unused, for the other likelihoods).
     epochs, lr, batch_size, weight_decay, seed, progress : optional
         As for :class:`Classifier`.
 
@@ -946,6 +972,7 @@ class Regressor(_Network):
         *,
         likelihood: str = "gaussian",
         scale: float = 1.0,
+        n_components: int = 2,
         epochs: int = 100,
         lr: float = 1e-2,
         batch_size: int = 128,
@@ -964,6 +991,7 @@ class Regressor(_Network):
         )
         self.likelihood = likelihood
         self.scale = scale
+        self.n_components = n_components
 
     def __sklearn_tags__(self) -> Any:
         # Only scikit-learn calls this, so it is importable here; klcourse
@@ -979,9 +1007,12 @@ class Regressor(_Network):
     def _check_params(self) -> tuple[np.random.Generator, bool]:
         check_choice(self.likelihood, "likelihood", LIKELIHOODS)
         positive_float(self.scale, "scale")
+        positive_int(self.n_components, "n_components")
         return super()._check_params()
 
     def _n_outputs(self) -> int:
+        if self.likelihood == "mixture":
+            return 3 * int(self.n_components)  # weights, means, scales
         return 2 if self.likelihood == "heteroscedastic" else 1
 
     @limited_threads
@@ -1025,7 +1056,17 @@ class Regressor(_Network):
         self.scale_ = max(fitted, MIN_SCALE)
         return self
 
+    def _mixture(self, outputs: torch.Tensor) -> D.MixtureSameFamily:
+        """q(y|x) of a mixture-density network from its 3k outputs per row."""
+        logits, loc, raw_scale = outputs.chunk(3, dim=-1)  # each (n, k)
+        scale = nn.functional.softplus(raw_scale) + MIN_SCALE
+        return D.MixtureSameFamily(
+            D.Categorical(logits=logits), D.Normal(loc, scale)
+        )
+
     def _distribution(self, outputs: torch.Tensor) -> D.Distribution:
+        if self.likelihood == "mixture":
+            return self._mixture(outputs)
         loc = outputs[:, 0]
         if self.likelihood == "heteroscedastic":
             scale = nn.functional.softplus(outputs[:, 1]) + MIN_SCALE
@@ -1040,6 +1081,8 @@ class Regressor(_Network):
     ) -> torch.Tensor:
         # -log q(y|x) averaged over the batch; a fixed scale is self.scale
         # while training (scale_ is estimated afterwards).
+        if self.likelihood == "mixture":
+            return -self._mixture(outputs).log_prob(targets).mean()
         loc = outputs[:, 0]
         if self.likelihood == "heteroscedastic":
             scale = nn.functional.softplus(outputs[:, 1]) + MIN_SCALE
@@ -1053,7 +1096,10 @@ class Regressor(_Network):
 
     @limited_threads
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """The predicted location: the mean (Gaussian models) or the median (Laplace).
+        """The predicted location: the mean of q(y|x), or its median (Laplace).
+
+        For a mixture this is the mixture's mean, which may lie between its
+        modes; :meth:`predict_dist` gives the whole distribution.
 
         Examples
         --------
@@ -1062,7 +1108,10 @@ class Regressor(_Network):
         >>> model.predict([[0.0], [1.0]]).shape
         (2,)
         """
-        return self._outputs(X)[:, 0].numpy()
+        outputs = self._outputs(X)
+        if self.likelihood == "mixture":
+            return self._mixture(outputs).mean.numpy()
+        return outputs[:, 0].numpy()
 
     @limited_threads
     def predict_dist(self, X: ArrayLike) -> D.Distribution:

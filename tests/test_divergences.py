@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.integrate
 import scipy.special
 import scipy.stats
 import torch
@@ -32,7 +33,9 @@ def float64_by_default():
     torch.set_default_dtype(previous)
 
 
-def random_simplex(rng: np.random.Generator, shape: tuple[int, ...], zeros: bool = False) -> np.ndarray:
+def random_simplex(
+    rng: np.random.Generator, shape: tuple[int, ...], zeros: bool = False
+) -> np.ndarray:
     p = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
     if zeros:
         p = np.where(rng.random(shape) < 0.3, 0.0, p)
@@ -43,7 +46,9 @@ def random_simplex(rng: np.random.Generator, shape: tuple[int, ...], zeros: bool
 
 def simplex(n: int) -> st.SearchStrategy[np.ndarray]:
     """Probability vectors of length n (hypothesis), zeros allowed."""
-    weights = arrays(np.float64, n, elements=st.floats(0, 1e3, allow_subnormal=False))
+    weights = arrays(
+        np.float64, n, elements=st.floats(0, 1e3, allow_subnormal=False)
+    )
     return weights.filter(lambda w: w.sum() > 1e-6).map(lambda w: w / w.sum())
 
 
@@ -57,10 +62,18 @@ def test_kl_divergence_matches_scipy_rel_entr_and_entropy(zeros: bool) -> None:
         p = random_simplex(rng, (size,), zeros=zeros)
         q = random_simplex(rng, (size,))
         expected = scipy.special.rel_entr(p, q).sum()
-        assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-12, abs=1e-15)
-        assert kl_divergence(p, q) == pytest.approx(scipy.stats.entropy(p, q), rel=1e-12, abs=1e-15)
-        assert kl_divergence(p, q, base=2) == pytest.approx(scipy.stats.entropy(p, q, base=2), rel=1e-12)
-        assert entropy(p) == pytest.approx(scipy.stats.entropy(p), rel=1e-12, abs=1e-15)
+        assert kl_divergence(p, q) == pytest.approx(
+            expected, rel=1e-12, abs=1e-15
+        )
+        assert kl_divergence(p, q) == pytest.approx(
+            scipy.stats.entropy(p, q), rel=1e-12, abs=1e-15
+        )
+        assert kl_divergence(p, q, base=2) == pytest.approx(
+            scipy.stats.entropy(p, q, base=2), rel=1e-12
+        )
+        assert entropy(p) == pytest.approx(
+            scipy.stats.entropy(p), rel=1e-12, abs=1e-15
+        )
 
 
 def test_kl_divergence_matches_torch_categorical_batched() -> None:
@@ -80,9 +93,15 @@ def test_axis_and_broadcasting() -> None:
     q = random_simplex(rng, (5,))
     batched = kl_divergence(p, q)
     assert batched.shape == (4,)
-    np.testing.assert_allclose(batched, [kl_divergence(row, q) for row in p], rtol=0)
-    np.testing.assert_allclose(kl_divergence(p.T, q[:, None], axis=0), batched, rtol=1e-15)
-    np.testing.assert_allclose(cross_entropy(p.T, q[:, None], axis=0), cross_entropy(p, q), rtol=1e-15)
+    np.testing.assert_allclose(
+        batched, [kl_divergence(row, q) for row in p], rtol=0
+    )
+    np.testing.assert_allclose(
+        kl_divergence(p.T, q[:, None], axis=0), batched, rtol=1e-15
+    )
+    np.testing.assert_allclose(
+        cross_entropy(p.T, q[:, None], axis=0), cross_entropy(p, q), rtol=1e-15
+    )
     np.testing.assert_allclose(entropy(p.T, axis=0), entropy(p), rtol=1e-15)
 
 
@@ -102,7 +121,9 @@ def test_q_zero_where_p_positive_gives_exactly_inf() -> None:
 def test_p_zero_terms_contribute_exactly_zero() -> None:
     p, q = np.array([0.5, 0.5, 0.0]), np.array([0.25, 0.25, 0.5])
     assert kl_divergence(p, q) == 0.5 * math.log(2) + 0.5 * math.log(2)
-    assert kl_divergence([1.0, 0.0], [1.0, 0.0]) == 0.0  # 0 log 0/0 is 0, not NaN
+    assert (
+        kl_divergence([1.0, 0.0], [1.0, 0.0]) == 0.0
+    )  # 0 log 0/0 is 0, not NaN
     assert entropy([1.0, 0.0]) == 0.0
 
 
@@ -114,14 +135,18 @@ def test_kl_of_a_distribution_with_itself_is_exactly_zero() -> None:
 
 def test_bits_are_nats_over_log_two() -> None:
     p, q = [0.1, 0.2, 0.7], [0.3, 0.3, 0.4]
-    assert kl_divergence(p, q, base=2) == pytest.approx(kl_divergence(p, q) / math.log(2), rel=1e-15)
+    assert kl_divergence(p, q, base=2) == pytest.approx(
+        kl_divergence(p, q) / math.log(2), rel=1e-15
+    )
 
 
 # --- discrete: properties ------------------------------------------------------------------
 
 
 @given(p=simplex(5), q=simplex(5))
-def test_non_negative_and_cross_entropy_identity(p: np.ndarray, q: np.ndarray) -> None:
+def test_non_negative_and_cross_entropy_identity(
+    p: np.ndarray, q: np.ndarray
+) -> None:
     kl = kl_divergence(p, q)
     assert kl >= -1e-12
     h, ce = entropy(p), cross_entropy(p, q)
@@ -139,7 +164,9 @@ def test_zero_at_equality(p: np.ndarray) -> None:
 @given(p=simplex(3), q=simplex(3))
 def test_asymmetry_is_the_rule(p: np.ndarray, q: np.ndarray) -> None:
     forward, reverse = kl_divergence(p, q), kl_divergence(q, p)
-    assume(math.isfinite(forward) and math.isfinite(reverse) and forward > 1e-3)
+    assume(
+        math.isfinite(forward) and math.isfinite(reverse) and forward > 1e-3
+    )
     # Symmetry holds only on a measure-zero set; hypothesis's generic pairs break it.
     mirrored = np.allclose(np.sort(p), np.sort(q)) or np.allclose(p, q)
     assume(not mirrored)
@@ -148,8 +175,12 @@ def test_asymmetry_is_the_rule(p: np.ndarray, q: np.ndarray) -> None:
 
 def test_a_known_asymmetric_pair() -> None:
     p, q = [0.9, 0.1], [0.5, 0.5]
-    assert kl_divergence(p, q) == pytest.approx(0.9 * math.log(1.8) + 0.1 * math.log(0.2))
-    assert kl_divergence(q, p) == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5))
+    assert kl_divergence(p, q) == pytest.approx(
+        0.9 * math.log(1.8) + 0.1 * math.log(0.2)
+    )
+    assert kl_divergence(q, p) == pytest.approx(
+        0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5)
+    )
     assert kl_divergence(p, q) < kl_divergence(q, p)
 
 
@@ -199,7 +230,9 @@ def test_kl_gaussian_matches_torch_over_many_cases() -> None:
         torch.distributions.Normal(torch.tensor(mp), torch.tensor(sp)),
         torch.distributions.Normal(torch.tensor(mq), torch.tensor(sq)),
     ).numpy()
-    np.testing.assert_allclose(kl_gaussian(mp, sp, mq, sq), oracle, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        kl_gaussian(mp, sp, mq, sq), oracle, rtol=1e-10, atol=1e-14
+    )
 
 
 def test_kl_gaussian_broadcasts_and_is_zero_at_equality() -> None:
@@ -209,13 +242,22 @@ def test_kl_gaussian_broadcasts_and_is_zero_at_equality() -> None:
 
 
 @given(
-    mp=st.floats(-10, 10), sp=st.floats(0.01, 10), mq=st.floats(-10, 10), sq=st.floats(0.01, 10)
+    mp=st.floats(-10, 10),
+    sp=st.floats(0.01, 10),
+    mq=st.floats(-10, 10),
+    sq=st.floats(0.01, 10),
 )
-def test_kl_gaussian_non_negative_and_matches_quadrature(mp, sp, mq, sq) -> None:
+def test_kl_gaussian_non_negative_and_matches_quadrature(
+    mp, sp, mq, sq
+) -> None:
     value = kl_gaussian(mp, sp, mq, sq)
     assert value >= 0.0
-    if abs(mp - mq) < 5 * max(sp, sq):  # keep quad's integrand well inside float range
-        quad = kl_quadrature(scipy.stats.norm(mp, sp), scipy.stats.norm(mq, sq))
+    if abs(mp - mq) < 5 * max(
+        sp, sq
+    ):  # keep quad's integrand well inside float range
+        quad = kl_quadrature(
+            scipy.stats.norm(mp, sp), scipy.stats.norm(mq, sq)
+        )
         assert quad == pytest.approx(value, rel=1e-6, abs=1e-9)
 
 
@@ -226,7 +268,10 @@ def test_kl_gaussian_non_negative_and_matches_quadrature(mp, sp, mq, sq) -> None
         ((0.0, 1.0, 0.0, -1.0), "std_q must be finite and strictly positive"),
         ((np.nan, 1.0, 0.0, 1.0), "mean_p must be finite"),
         ((0.0, 1.0, np.inf, 1.0), "mean_q must be finite"),
-        ((0.0, np.nan, 0.0, 1.0), "std_p must be finite and strictly positive"),
+        (
+            (0.0, np.nan, 0.0, 1.0),
+            "std_p must be finite and strictly positive",
+        ),
     ],
 )
 def test_kl_gaussian_errors(args, message: str) -> None:
@@ -235,14 +280,19 @@ def test_kl_gaussian_errors(args, message: str) -> None:
 
 
 def test_kl_gaussian_shape_mismatch() -> None:
-    with pytest.raises(ValueError, match=r"do not broadcast: mean_p\(3,\), std_p\(\), mean_q\(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"do not broadcast: mean_p\(3,\), std_p\(\), mean_q\(4,\)",
+    ):
         kl_gaussian(np.zeros(3), 1.0, np.zeros(4), 1.0)
 
 
 # --- multivariate Gaussian -----------------------------------------------------------------
 
 
-def random_spd(rng: np.random.Generator, batch: tuple[int, ...], d: int) -> np.ndarray:
+def random_spd(
+    rng: np.random.Generator, batch: tuple[int, ...], d: int
+) -> np.ndarray:
     a = rng.normal(size=batch + (d, d))
     return a @ np.swapaxes(a, -1, -2) + 0.1 * np.eye(d)
 
@@ -265,7 +315,9 @@ def test_kl_mvn_reduces_to_kl_gaussian_for_diagonal_covariances() -> None:
     mp, mq = rng.normal(size=3), rng.normal(size=3)
     sp, sq = rng.uniform(0.5, 2, 3), rng.uniform(0.5, 2, 3)
     expected = kl_gaussian(mp, sp, mq, sq).sum()
-    assert kl_mvn(mp, np.diag(sp**2), mq, np.diag(sq**2)) == pytest.approx(expected, rel=1e-12)
+    assert kl_mvn(mp, np.diag(sp**2), mq, np.diag(sq**2)) == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_kl_mvn_zero_at_equality_and_broadcasting() -> None:
@@ -274,7 +326,9 @@ def test_kl_mvn_zero_at_equality_and_broadcasting() -> None:
     assert np.all(kl_mvn(mean, cov, mean, cov) == 0.0)
     shared = kl_mvn(mean, cov, np.zeros(4), np.eye(4))
     assert shared.shape == (20,)
-    assert shared[3] == pytest.approx(kl_mvn(mean[3], cov[3], np.zeros(4), np.eye(4)), rel=1e-12)
+    assert shared[3] == pytest.approx(
+        kl_mvn(mean[3], cov[3], np.zeros(4), np.eye(4)), rel=1e-12
+    )
 
 
 def test_kl_mvn_is_stable_for_ill_conditioned_covariances() -> None:
@@ -283,21 +337,54 @@ def test_kl_mvn_is_stable_for_ill_conditioned_covariances() -> None:
     cov = rotation @ cov @ rotation.T
     cov = (cov + cov.T) / 2
     value = kl_mvn(np.zeros(3), cov, np.zeros(3), cov * 1.01)
-    expected = 0.5 * 3 * (1 / 1.01 - 1 + math.log(1.01))  # scaling by c: d/2 (1/c - 1 + log c)
+    expected = (
+        0.5 * 3 * (1 / 1.01 - 1 + math.log(1.01))
+    )  # scaling by c: d/2 (1/c - 1 + log c)
     assert value == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]), np.zeros(2), np.eye(2)), "cov_p must be symmetric"),
-        ((np.zeros(2), np.eye(2), np.zeros(2), np.array([[1.0, 2.0], [2.0, 1.0]])), "cov_q must be positive definite"),
-        ((np.zeros(2), np.eye(2), np.zeros(3), np.eye(3)), "mean_p has dimension 2 but mean_q has dimension 3"),
-        ((np.zeros(2), np.eye(3), np.zeros(2), np.eye(2)), "cov_p is 3x3 but the means have dimension 2"),
-        ((np.zeros(2), np.ones(2), np.zeros(2), np.eye(2)), r"cov_p must have shape \(..., d, d\)"),
+        (
+            (
+                np.zeros(2),
+                np.array([[1.0, 0.5], [0.0, 1.0]]),
+                np.zeros(2),
+                np.eye(2),
+            ),
+            "cov_p must be symmetric",
+        ),
+        (
+            (
+                np.zeros(2),
+                np.eye(2),
+                np.zeros(2),
+                np.array([[1.0, 2.0], [2.0, 1.0]]),
+            ),
+            "cov_q must be positive definite",
+        ),
+        (
+            (np.zeros(2), np.eye(2), np.zeros(3), np.eye(3)),
+            "mean_p has dimension 2 but mean_q has dimension 3",
+        ),
+        (
+            (np.zeros(2), np.eye(3), np.zeros(2), np.eye(2)),
+            "cov_p is 3x3 but the means have dimension 2",
+        ),
+        (
+            (np.zeros(2), np.ones(2), np.zeros(2), np.eye(2)),
+            r"cov_p must have shape \(..., d, d\)",
+        ),
         ((0.0, np.eye(1), 0.0, np.eye(1)), "got a scalar"),
-        ((np.zeros((3, 2)), np.eye(2), np.zeros((4, 2)), np.eye(2)), "do not broadcast"),
-        ((np.zeros(2), np.full((2, 2), np.nan), np.zeros(2), np.eye(2)), "cov_p must be finite"),
+        (
+            (np.zeros((3, 2)), np.eye(2), np.zeros((4, 2)), np.eye(2)),
+            "do not broadcast",
+        ),
+        (
+            (np.zeros(2), np.full((2, 2), np.nan), np.zeros(2), np.eye(2)),
+            "cov_p must be finite",
+        ),
     ],
 )
 def test_kl_mvn_errors(args, message: str) -> None:
@@ -313,39 +400,61 @@ def test_kl_quadrature_accepts_torch_and_scipy_alike() -> None:
     scipy_q = scipy.stats.norm(-1.0, 1.9)
     expected = kl_gaussian(0.3, 0.7, -1.0, 1.9)
     assert kl_quadrature(torch_p, scipy_q) == pytest.approx(expected, rel=1e-9)
-    assert kl_quadrature(scipy.stats.norm(0.3, 0.7), scipy_q) == pytest.approx(expected, rel=1e-9)
+    assert kl_quadrature(scipy.stats.norm(0.3, 0.7), scipy_q) == pytest.approx(
+        expected, rel=1e-9
+    )
 
 
 def test_kl_quadrature_matches_torch_for_other_families() -> None:
     d = torch.distributions
     pairs = [
         (d.Exponential(torch.tensor(1.5)), d.Exponential(torch.tensor(0.4))),
-        (d.Laplace(torch.tensor(0.0), torch.tensor(1.0)), d.Laplace(torch.tensor(1.0), torch.tensor(2.0))),
-        (d.Gamma(torch.tensor(2.0), torch.tensor(1.0)), d.Gamma(torch.tensor(3.0), torch.tensor(2.0))),
-        (d.Beta(torch.tensor(2.0), torch.tensor(3.0)), d.Beta(torch.tensor(1.5), torch.tensor(1.5))),
+        (
+            d.Laplace(torch.tensor(0.0), torch.tensor(1.0)),
+            d.Laplace(torch.tensor(1.0), torch.tensor(2.0)),
+        ),
+        (
+            d.Gamma(torch.tensor(2.0), torch.tensor(1.0)),
+            d.Gamma(torch.tensor(3.0), torch.tensor(2.0)),
+        ),
+        (
+            d.Beta(torch.tensor(2.0), torch.tensor(3.0)),
+            d.Beta(torch.tensor(1.5), torch.tensor(1.5)),
+        ),
     ]
     for p, q in pairs:
-        assert kl_quadrature(p, q) == pytest.approx(float(d.kl_divergence(p, q)), rel=1e-7)
+        assert kl_quadrature(p, q) == pytest.approx(
+            float(d.kl_divergence(p, q)), rel=1e-7
+        )
 
 
 def test_kl_quadrature_finds_narrow_far_densities() -> None:
-    assert kl_quadrature(scipy.stats.norm(1e3, 1e-2), scipy.stats.norm(1e3 + 1e-2, 1e-2)) == pytest.approx(0.5)
+    assert kl_quadrature(
+        scipy.stats.norm(1e3, 1e-2), scipy.stats.norm(1e3 + 1e-2, 1e-2)
+    ) == pytest.approx(0.5)
 
 
 def test_kl_quadrature_infinite_when_q_misses_mass_of_p() -> None:
     wide, narrow = scipy.stats.uniform(0, 2), scipy.stats.uniform(0, 1)
     assert kl_quadrature(wide, narrow) == math.inf
     assert kl_quadrature(narrow, wide) == pytest.approx(math.log(2), rel=1e-9)
-    torch_wide = torch.distributions.Uniform(torch.tensor(0.0), torch.tensor(2.0))
-    torch_narrow = torch.distributions.Uniform(torch.tensor(0.0), torch.tensor(1.0))
+    torch_wide = torch.distributions.Uniform(
+        torch.tensor(0.0), torch.tensor(2.0)
+    )
+    torch_narrow = torch.distributions.Uniform(
+        torch.tensor(0.0), torch.tensor(1.0)
+    )
     assert kl_quadrature(torch_wide, torch_narrow) == math.inf
-    assert kl_quadrature(torch_narrow, torch_wide) == pytest.approx(math.log(2), rel=1e-9)
+    assert kl_quadrature(torch_narrow, torch_wide) == pytest.approx(
+        math.log(2), rel=1e-9
+    )
 
 
 def test_kl_quadrature_on_a_mixture() -> None:
     d = torch.distributions
     mixture = d.MixtureSameFamily(
-        d.Categorical(torch.tensor([0.3, 0.7])), d.Normal(torch.tensor([-2.0, 2.0]), torch.tensor([0.5, 0.8]))
+        d.Categorical(torch.tensor([0.3, 0.7])),
+        d.Normal(torch.tensor([-2.0, 2.0]), torch.tensor([0.5, 0.8])),
     )
     q = d.Normal(torch.tensor(0.0), torch.tensor(2.0))
     grid = np.linspace(-12, 12, 200_001)
@@ -357,16 +466,27 @@ def test_kl_quadrature_on_a_mixture() -> None:
 
 def test_kl_quadrature_errors() -> None:
     normal = scipy.stats.norm(0, 1)
-    with pytest.raises(TypeError, match="p must be a torch.distributions.Distribution or a frozen"):
+    with pytest.raises(
+        TypeError,
+        match="p must be a torch.distributions.Distribution or a frozen",
+    ):
         kl_quadrature([0.5, 0.5], normal)
-    with pytest.raises(TypeError, match="q is an unfrozen scipy.stats distribution"):
+    with pytest.raises(
+        TypeError, match="q is an unfrozen scipy.stats distribution"
+    ):
         kl_quadrature(normal, scipy.stats.norm)
     with pytest.raises(TypeError, match="q must be a continuous distribution"):
         kl_quadrature(normal, scipy.stats.poisson(3))
-    with pytest.raises(TypeError, match="p must be a single univariate distribution"):
-        kl_quadrature(torch.distributions.Normal(torch.zeros(2), torch.ones(2)), normal)
+    with pytest.raises(
+        TypeError, match="p must be a single univariate distribution"
+    ):
+        kl_quadrature(
+            torch.distributions.Normal(torch.zeros(2), torch.ones(2)), normal
+        )
     with pytest.raises(TypeError, match="p must be univariate"):
-        kl_quadrature(scipy.stats.multivariate_normal(np.zeros(2), np.eye(2)), normal)
+        kl_quadrature(
+            scipy.stats.multivariate_normal(np.zeros(2), np.eye(2)), normal
+        )
     with pytest.raises(ValueError, match="lower must be smaller than upper"):
         kl_quadrature(normal, normal, lower=1.0, upper=0.0)
 
@@ -374,9 +494,17 @@ def test_kl_quadrature_errors() -> None:
 def test_kl_quadrature_through_a_kink_of_log_q() -> None:
     # KL(N(0,1) || Laplace(m, b)) = -H(N) + E|x - m| / b + log(2b), E|x - m| = 2 phi(m) + m (2 Phi(m) - 1)
     for m, b in [(0.3, 1.0), (1.7, 0.5), (-2.2, 2.0)]:
-        mean_abs = 2 * scipy.stats.norm.pdf(m) + m * (2 * scipy.stats.norm.cdf(m) - 1)
-        exact = -0.5 * math.log(2 * math.pi * math.e) + mean_abs / b + math.log(2 * b)
-        assert kl_quadrature(scipy.stats.norm(0, 1), scipy.stats.laplace(m, b)) == pytest.approx(exact, rel=1e-10)
+        mean_abs = 2 * scipy.stats.norm.pdf(m) + m * (
+            2 * scipy.stats.norm.cdf(m) - 1
+        )
+        exact = (
+            -0.5 * math.log(2 * math.pi * math.e)
+            + mean_abs / b
+            + math.log(2 * b)
+        )
+        assert kl_quadrature(
+            scipy.stats.norm(0, 1), scipy.stats.laplace(m, b)
+        ) == pytest.approx(exact, rel=1e-10)
 
 
 def test_kl_quadrature_falls_back_where_tanh_sinh_fails() -> None:
@@ -384,15 +512,21 @@ def test_kl_quadrature_falls_back_where_tanh_sinh_fails() -> None:
     # KL = -log 2 + (1/2) (int_0^2 |x - 0.5| dx / b + 2 log(2b)), and the integral is 1.25.
     b = 0.01
     exact = -math.log(2) + 0.5 * (1.25 / b + 2 * math.log(2 * b))
-    assert kl_quadrature(scipy.stats.uniform(0, 2), scipy.stats.laplace(0.5, b)) == pytest.approx(exact, rel=1e-9)
+    assert kl_quadrature(
+        scipy.stats.uniform(0, 2), scipy.stats.laplace(0.5, b)
+    ) == pytest.approx(exact, rel=1e-9)
 
 
 def test_kl_quadrature_integrates_over_the_support_of_p_only() -> None:
     p = torch.distributions.Beta(torch.tensor(2.0), torch.tensor(3.0))
     q = torch.distributions.Beta(torch.tensor(1.5), torch.tensor(1.5))
     expected = float(torch.distributions.kl_divergence(p, q))
-    assert kl_quadrature(p, q, lower=-5.0, upper=5.0) == pytest.approx(expected, rel=1e-7)
-    assert kl_quadrature(p, q, lower=2.0, upper=3.0) == 0.0  # no mass of p there
+    assert kl_quadrature(p, q, lower=-5.0, upper=5.0) == pytest.approx(
+        expected, rel=1e-7
+    )
+    assert (
+        kl_quadrature(p, q, lower=2.0, upper=3.0) == 0.0
+    )  # no mass of p there
 
 
 # --- inputs as users have them ---------------------------------------------------------------
@@ -401,14 +535,20 @@ def test_kl_quadrature_integrates_over_the_support_of_p_only() -> None:
 def test_torch_tensors_including_float32_softmax_outputs() -> None:
     # float32: 0.9 + 0.1 sums to 0.9999999776, within float32's precision.
     value = kl_divergence(torch.tensor([0.5, 0.5]), torch.tensor([0.9, 0.1]))
-    assert value == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1), rel=1e-6)
-    logits = torch.randn(8, 1000, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    assert value == pytest.approx(
+        0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1), rel=1e-6
+    )
+    logits = torch.randn(
+        8, 1000, generator=torch.Generator().manual_seed(0), requires_grad=True
+    )
     p, q = torch.softmax(logits, -1), torch.softmax(2 * logits, -1)
     expected = torch.distributions.kl_divergence(
         torch.distributions.Categorical(probs=p.double().detach()),
         torch.distributions.Categorical(probs=q.double().detach()),
     )
-    np.testing.assert_allclose(kl_divergence(p, q), expected.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        kl_divergence(p, q), expected.numpy(), rtol=1e-5
+    )
     assert entropy(p).shape == (8,) and cross_entropy(p, q).shape == (8,)
 
 
@@ -417,17 +557,26 @@ def test_float32_arrays_and_pandas() -> None:
     assert kl_divergence(tenth, tenth) == 0.0
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"a": [0.2, 0.5], "b": [0.8, 0.5]})
-    np.testing.assert_allclose(kl_divergence(frame, frame[["b", "a"]].to_numpy()), [
-        0.2 * math.log(0.2 / 0.8) + 0.8 * math.log(0.8 / 0.2), 0.0], atol=1e-12)
+    np.testing.assert_allclose(
+        kl_divergence(frame, frame[["b", "a"]].to_numpy()),
+        [0.2 * math.log(0.2 / 0.8) + 0.8 * math.log(0.8 / 0.2), 0.0],
+        atol=1e-12,
+    )
     series = pd.Series([0.25, 0.75])
     assert kl_divergence(series, series) == 0.0
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float64, torch.float32, torch.float64]
+)
 def test_a_real_misnormalisation_is_still_refused(dtype: object) -> None:
     for n in (2, 10, 10_000):
         values = np.full(n, 0.99 / n)
-        bad = torch.tensor(values, dtype=dtype) if isinstance(dtype, torch.dtype) else values.astype(dtype)
+        bad = (
+            torch.tensor(values, dtype=dtype)
+            if isinstance(dtype, torch.dtype)
+            else values.astype(dtype)
+        )
         with pytest.raises(ValueError, match="p must sum to 1 along axis -1"):
             kl_divergence(bad, np.full(n, 1 / n))
 
@@ -442,3 +591,119 @@ def test_complex_input_is_a_type_error_naming_the_argument() -> None:
         kl_divergence([0.5, 0.5], np.array([0.5, 0.5], dtype=complex))
     with pytest.raises(TypeError, match="mean_p must be real"):
         kl_gaussian(1j, 1.0, 0.0, 1.0)
+
+
+# --- Gauss-Hermite: a Normal or a mixture of Normals to any smooth density -----------------
+
+
+def _mixture(weights, locs, scales) -> torch.distributions.MixtureSameFamily:
+    d = torch.distributions
+    return d.MixtureSameFamily(
+        d.Categorical(probs=torch.tensor(weights)),
+        d.Normal(torch.tensor(locs), torch.tensor(scales)),
+    )
+
+
+def _scipy_kl(log_p, log_q, lo: float = -30.0, hi: float = 30.0) -> float:
+    """The oracle: scipy's adaptive quadrature on densities written with scipy.stats."""
+    integrand = lambda x: np.exp(log_p(x)) * (log_p(x) - log_q(x))
+    return scipy.integrate.quad(
+        integrand, lo, hi, epsabs=1e-13, epsrel=1e-12, limit=500
+    )[0]
+
+
+def test_kl_gauss_hermite_is_exact_between_normals() -> None:
+    from klcourse.divergences import kl_gauss_hermite
+
+    rng = np.random.default_rng(0)
+    mp, mq = rng.normal(size=(2, 50))
+    sp, sq = rng.uniform(0.3, 3.0, size=(2, 50))
+    d = torch.distributions
+    ours = kl_gauss_hermite(
+        d.Normal(torch.tensor(mp), torch.tensor(sp)),
+        d.Normal(torch.tensor(mq), torch.tensor(sq)),
+        n_nodes=3,  # degree 2 < 2 * 3: exact already
+    )
+    np.testing.assert_allclose(ours, kl_gaussian(mp, sp, mq, sq), rtol=1e-10)
+
+
+def test_kl_gauss_hermite_matches_scipy_for_mixtures() -> None:
+    from klcourse.divergences import kl_gauss_hermite
+
+    w, m, s = [0.3, 0.7], [-1.0, 1.5], [0.15, 0.4]
+    p = _mixture(w, m, s)
+    log_p = lambda x: scipy.special.logsumexp(
+        [
+            np.log(wi) + scipy.stats.norm(mi, si).logpdf(x)
+            for wi, mi, si in zip(w, m, s)
+        ],
+        axis=0,
+    )
+    normal_q = torch.distributions.Normal(torch.tensor(0.2), torch.tensor(1.1))
+    mixture_q = _mixture([0.5, 0.5], [-0.8, 1.2], [0.2, 0.3])
+    log_normal_q = scipy.stats.norm(0.2, 1.1).logpdf
+    log_mixture_q = lambda x: scipy.special.logsumexp(
+        [
+            np.log(0.5) + scipy.stats.norm(mi, si).logpdf(x)
+            for mi, si in [(-0.8, 0.2), (1.2, 0.3)]
+        ],
+        axis=0,
+    )
+    assert float(kl_gauss_hermite(p, normal_q)) == pytest.approx(
+        _scipy_kl(log_p, log_normal_q), rel=1e-6
+    )
+    assert float(kl_gauss_hermite(p, mixture_q)) == pytest.approx(
+        _scipy_kl(log_p, log_mixture_q), rel=1e-6
+    )
+    assert float(kl_gauss_hermite(p, p)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_kl_gauss_hermite_is_batched_like_its_arguments() -> None:
+    from klcourse.divergences import kl_gauss_hermite
+
+    d = torch.distributions
+    locs = torch.tensor([[-1.0, 1.0], [0.0, 2.0], [-3.0, -1.0]])
+    p = d.MixtureSameFamily(
+        d.Categorical(probs=torch.full((3, 2), 0.5)),
+        d.Normal(locs, torch.full((3, 2), 0.3)),
+    )
+    q = d.Normal(torch.tensor([0.0, 1.0, -2.0]), torch.tensor([1.0, 0.5, 2.0]))
+    batched = kl_gauss_hermite(p, q)
+    assert batched.shape == (3,)
+    one_by_one = [
+        kl_quadrature(
+            _mixture([0.5, 0.5], locs[i].tolist(), [0.3, 0.3]),
+            d.Normal(q.loc[i], q.scale[i]),
+        )
+        for i in range(3)
+    ]
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-6)
+
+
+def test_kl_gauss_hermite_errors() -> None:
+    from klcourse.divergences import kl_gauss_hermite
+
+    d = torch.distributions
+    normal = d.Normal(torch.tensor(0.0), torch.tensor(1.0))
+    with pytest.raises(
+        TypeError, match="p must be a torch Normal or a MixtureSameFamily"
+    ):
+        kl_gauss_hermite(
+            d.Laplace(torch.tensor(0.0), torch.tensor(1.0)), normal
+        )
+    with pytest.raises(TypeError, match="p must be a torch Normal"):
+        kl_gauss_hermite(scipy.stats.norm(0, 1), normal)
+    with pytest.raises(
+        TypeError, match="q must be a univariate torch distribution"
+    ):
+        kl_gauss_hermite(normal, scipy.stats.norm(0, 1))
+    with pytest.raises(TypeError, match="q must be a univariate"):
+        kl_gauss_hermite(
+            normal, d.MultivariateNormal(torch.zeros(2), torch.eye(2))
+        )
+    with pytest.raises(ValueError, match="n_nodes must be at least 2, got 1"):
+        kl_gauss_hermite(normal, normal, n_nodes=1)
+    with pytest.raises(
+        ValueError, match="n_nodes must be at most 256, got 300"
+    ):
+        kl_gauss_hermite(normal, normal, n_nodes=300)

@@ -172,3 +172,193 @@ def test_every_figure_has_a_caption_and_alt_text(path: Path) -> None:
             assert options.get("figure", {}).get("caption"), f"{path.name} cell {cell['id']}: figure without caption"
             assert options.get("figure", {}).get("name", "").startswith("fig-"), f"{path.name} cell {cell['id']}"
             assert len(options.get("image", {}).get("alt", "")) > 40, f"{path.name} cell {cell['id']}: no alt text"
+
+
+# --- numbers in the prose come from the computation --------------------------------------
+#
+# A chapter states numbers through `{glue}` so that the text shows what the code computed and a
+# hidden cell checked. A number typed into the prose is one the build never checks. The test
+# flags every computed-looking number in a chapter's markdown -- a decimal with two or more
+# digits after the point, or a percentage -- that is not a glue reference and not one of the
+# exact constants below, each listed with the reason it may be typed.
+
+EXACT_CONSTANTS = {
+    "0.01": "one hundredth: a parameter (chapter 7's beta) or a threshold stated as one",
+    "0.99": "chapter 5's discount factor gamma, an input",
+    "0.25": "a quarter: chapter 3's closest modes at +-0.25, an input",
+    "1.05": "the standard deviation of chapter 1's near pair N(0.1, 1.05^2), an input",
+    "0.05": "the path N(0.1 t, (1 + 0.05 t)^2) of chapter 2, an input",
+    "5%": "chapter 2's threshold for calling the two directions of a pair different",
+    "0.693": "ln 2 to three places",
+}
+
+ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")  # {glue:text}`x:.3f`, {eq}`label`, {cite}`key`
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+DIRECTIVE_OPTION = re.compile(r"^:[\w-]+:.*$", re.MULTILINE)
+COMPUTED_LOOKING = re.compile(r"(?<![\w.])(\d*\.\d{2,})(?![\d])|(?<![\w.])(\d+(?:\.\d+)?\s?\\?%)")
+
+
+def without_code_blocks(markdown: str) -> str:
+    """Markdown without the contents of fenced code blocks; directives (```{note}) keep theirs."""
+    kept, open_fences = [], []
+    for line in markdown.splitlines():
+        fence = re.match(r"^\s*(`{3,}|~{3,})\s*(.*)$", line)
+        if fence:
+            marks, info = fence.groups()
+            if open_fences and marks == open_fences[-1][0] and not info:
+                open_fences.pop()  # closes the innermost block
+            else:
+                open_fences.append((marks, info))
+            continue
+        if not any(info and not info.startswith("{") or not info for _, info in open_fences):
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def prose(markdown: str) -> str:
+    """A markdown cell without roles (glue included), code, fenced code and directive options."""
+    text = without_code_blocks(markdown)
+    text = ROLE.sub("", text)
+    text = INLINE_CODE.sub("", text)
+    return DIRECTIVE_OPTION.sub("", text)
+
+
+def unglued_numbers(markdown: str) -> list[str]:
+    found = [m.group(0).replace(" ", "").replace("\\", "") for m in COMPUTED_LOOKING.finditer(prose(markdown))]
+    return [number for number in found if number not in EXACT_CONSTANTS]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_numbers_in_the_prose_are_glued(path: Path) -> None:
+    typed = [
+        (cell.get("id"), number)
+        for cell in cells(path, "markdown")
+        for number in unglued_numbers("".join(cell["source"]))
+    ]
+    assert not typed, (
+        f"{path.name}: computed-looking numbers typed into the text; glue them from the code "
+        f"that computes them (myst_nb.glue) or, for an exact constant, add it with a reason to "
+        f"EXACT_CONSTANTS: {typed}"
+    )
+
+
+def test_the_unglued_number_check_can_fail() -> None:
+    text = (
+        "The fit is off by 0.123 nats, in 45% of the cases, or 12.5 \\% of them. "
+        "Glued: {glue:text}`kl:.3f` nats and {glue:text}`share:.0f`%. Code: `lr=0.005`. "
+        "Exact: $\\ln 2 \\approx 0.693$; one digit: 0.5 and 1.2; a version 3 and 10^{-12}.\n"
+        "```python\nx = 0.999\n```\n"
+        "```{exercise} A title\n:label: ex-1.25\nSolve 0.75 + x.\n```\n"
+    )
+    assert unglued_numbers(text) == ["0.123", "45%", "12.5%", "0.75"]
+
+
+# --- cross-references and exercises in chapters 1-4 ---------------------------------------
+#
+# Chapters 1-4 follow these rules (issue 12); the other chapters have their own authors, so the
+# rules apply to them once those authors add them to the list.
+
+CROSS_REFERENCED = [p for p in CHAPTERS if p.name[:2] in {"01", "02", "03", "04"}]
+GLOSSARY = ROOT / "book" / "glossary.md"
+
+
+def glossary_terms() -> list[str]:
+    text = GLOSSARY.read_text()
+    block = text[text.index("```{glossary}") : text.index("\n```", text.index("```{glossary}"))]
+    return [line for line in block.splitlines()[1:] if line and not line.startswith((" ", "\t"))]
+
+
+def term_targets(markdown: str) -> list[str]:
+    """The glossary entries that {term} roles point at: `text <Entry>` or `Entry`."""
+    targets = []
+    for content in re.findall(r"\{term\}`([^`]*)`", markdown):
+        match = re.search(r"<([^>]*)>\s*$", content)
+        targets.append((match.group(1) if match else content).strip())
+    return targets
+
+
+def chapter_markdown(path: Path) -> str:
+    return "\n".join("".join(cell["source"]) for cell in cells(path, "markdown"))
+
+
+def test_glossary_terms_are_found() -> None:
+    terms = glossary_terms()
+    assert "KL divergence" in terms and "Nat" in terms and len(terms) >= 20
+
+
+def test_every_glossary_entry_is_linked_from_a_chapter() -> None:
+    linked = {t.lower() for path in CHAPTERS for t in term_targets(chapter_markdown(path))}
+    missing = [term for term in glossary_terms() if term.lower() not in linked]
+    assert not missing, f"glossary entries no chapter links to with {{term}}: {missing}"
+
+
+def test_every_term_role_points_at_a_glossary_entry() -> None:
+    terms = {t.lower() for t in glossary_terms()}
+    for path in CHAPTERS:
+        unknown = [t for t in term_targets(chapter_markdown(path)) if t.lower() not in terms]
+        assert not unknown, f"{path.name} links to terms the glossary lacks: {unknown}"
+
+
+def first_unlinked_uses(markdown: str, terms: list[str]) -> list[str]:
+    """Terms whose first use in the prose (outside headings) is not inside a {term} role."""
+    lines = [line for line in markdown.splitlines() if not line.lstrip().startswith("#")]
+    text = DIRECTIVE_OPTION.sub("", without_code_blocks("\n".join(lines)))
+    text = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$", " ", text, flags=re.DOTALL)  # no maths
+    unlinked = []
+    for term in terms:
+        word = re.compile(rf"(?<![\w-]){re.escape(term)}s?(?![\w-])", re.IGNORECASE)
+        uses = [(m.start(), "plain") for m in word.finditer(INLINE_CODE.sub(lambda m: " " * len(m.group()), re.sub(r"\{term\}`[^`]*`", lambda m: " " * len(m.group()), text)))]
+        linked = [
+            (m.start(), "link")
+            for m in re.finditer(r"\{term\}`[^`]*`", text)
+            if term.lower() in [t.lower() for t in term_targets(m.group())]
+        ]
+        first = min(uses + linked, default=None)
+        if first is not None and first[1] == "plain":
+            unlinked.append(term)
+    return unlinked
+
+
+@pytest.mark.parametrize("path", CROSS_REFERENCED, ids=lambda p: p.name)
+def test_glossary_terms_are_linked_at_their_first_use(path: Path) -> None:
+    unlinked = first_unlinked_uses(chapter_markdown(path), glossary_terms())
+    assert not unlinked, f"{path.name}: first use not linked with {{term}}: {unlinked}"
+
+
+def test_the_first_use_check_can_fail() -> None:
+    text = "A nat is small. Later a {term}`nat <Nat>`.\n# Entropy in a heading\nThe {term}`entropy <Entropy>` and cross-entropy."
+    assert first_unlinked_uses(text, ["Nat", "Entropy", "Cross-entropy"]) == ["Nat", "Cross-entropy"]
+
+
+def figure_names(path: Path) -> list[str]:
+    return [
+        c["metadata"]["mystnb"]["figure"]["name"]
+        for c in cells(path, "code")
+        if c["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+    ]
+
+
+@pytest.mark.parametrize("path", CROSS_REFERENCED, ids=lambda p: p.name)
+def test_every_figure_is_referred_to_by_number(path: Path) -> None:
+    markdown = chapter_markdown(path)
+    referenced = set(re.findall(r"\{numref\}`(?:[^`<]*<)?([\w-]+)>?`", markdown))
+    unreferenced = [name for name in figure_names(path) if name not in referenced]
+    assert not unreferenced, f"{path.name}: figures never referred to with {{numref}}: {unreferenced}"
+    vague = re.findall(r"\b(?:[Tt]he|[Tt]his) figure\b|\bfigure (?:below|above)\b", prose(markdown))
+    assert not vague, f"{path.name}: refer to figures with {{numref}}, not {vague}"
+
+
+EXERCISE = re.compile(r"````\{exercise\}\s*(.*)\n:label:\s*(\S+)")
+
+
+@pytest.mark.parametrize("path", CROSS_REFERENCED, ids=lambda p: p.name)
+def test_exercises_are_labelled_ordered_and_include_pen_and_paper(path: Path) -> None:
+    titles = [title for title, _ in EXERCISE.findall(chapter_markdown(path))]
+    assert titles, f"{path.name} has no exercises"
+    levels = [len(re.match(r"(★+)", t).group(1)) if re.match(r"★+", t) else 0 for t in titles]
+    assert all(levels), f"{path.name}: every exercise title starts with its difficulty (★): {titles}"
+    assert levels == sorted(levels), f"{path.name}: exercises not ordered by difficulty: {titles}"
+    assert any("(pen and paper)" in t for t in titles), f"{path.name}: no pen-and-paper exercise"
+    markdown = chapter_markdown(path)
+    for _, label in EXERCISE.findall(markdown):
+        assert f"{{solution-start}} {label}" in markdown, f"{path.name}: {label} has no solution"

@@ -55,7 +55,13 @@ def test_api_reference_covers_every_module() -> None:
     documented = set(re.findall(r"\.\. automodule:: ([\w.]+)", page))
     for module in {m for m, _ in PUBLIC} - {"klcourse"}:
         assert module in documented, f"{module} is not in the API reference"
-    for submodule in ("divergences", "estimators", "fitting", "supervised"):
+    for submodule in (
+        "divergences",
+        "estimators",
+        "fitting",
+        "supervised",
+        "variational",
+    ):
         assert f"klcourse.{submodule}" in documented
 
 

@@ -12,9 +12,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.animation import FuncAnimation
+from matplotlib.colors import to_hex
 from scipy import stats
 
-from klcourse.plotting import COLORS, animation_html, plot_density, use_style
+from klcourse.plotting import (
+    CLASS_COLORS,
+    COLORS,
+    SERIES_COLORS,
+    animation_html,
+    plot_density,
+    use_style,
+)
 
 
 @pytest.fixture
@@ -31,12 +39,28 @@ def test_figures_are_saved_opaque_for_dark_pages(styled: None) -> None:
     fig.savefig(buffer, format="png")
     plt.close(fig)
     image = plt.imread(io.BytesIO(buffer.getvalue()))
-    assert image.shape[2] == 4 and np.all(image[..., 3] == 1.0), "a transparent pixel would vanish on a dark page"
+    assert image.shape[2] == 4 and np.all(image[..., 3] == 1.0), (
+        "a transparent pixel would vanish on a dark page"
+    )
 
 
-def test_style_cycles_through_the_course_colours(styled: None) -> None:
+def test_default_colours_never_borrow_a_role_or_a_class(styled: None) -> None:
     cycle = [c["color"] for c in matplotlib.rcParams["axes.prop_cycle"]]
-    assert cycle[:2] == [COLORS["p"], COLORS["q"]]
+    assert cycle == list(SERIES_COLORS)
+    roles = {to_hex(c) for c in COLORS.values()}
+    classes = {to_hex(c) for c in CLASS_COLORS}
+    series = {to_hex(c) for c in SERIES_COLORS}
+    assert len(roles) == len(COLORS), "two roles share a colour"
+    assert len(classes) == len(CLASS_COLORS) >= 3
+    assert not roles & classes and not roles & series and not classes & series
+
+
+def test_a_plot_without_a_colour_gets_a_series_colour(styled: None) -> None:
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    plt.close(fig)
+    assert to_hex(line.get_color()) == to_hex(SERIES_COLORS[0])
+    assert to_hex(line.get_color()) not in {to_hex(c) for c in COLORS.values()}
 
 
 def test_plot_density_matches_scipy() -> None:
@@ -44,35 +68,62 @@ def test_plot_density_matches_scipy() -> None:
     x = np.linspace(-4, 4, 33)
     line = plot_density(ax, stats.t(3, loc=0.5), x, fill=True)
     plt.close(fig)
-    np.testing.assert_allclose(line.get_ydata(), stats.t(3, loc=0.5).pdf(x), rtol=1e-12)
-    assert len(ax.collections) == 1, "fill=True shades the area under the curve"
+    np.testing.assert_allclose(
+        line.get_ydata(), stats.t(3, loc=0.5).pdf(x), rtol=1e-12
+    )
+    assert len(ax.collections) == 1, (
+        "fill=True shades the area under the curve"
+    )
 
 
 def _animation(frames: int) -> FuncAnimation:
     fig, ax = plt.subplots()
     (line,) = ax.plot([0, 1], [0, 0])
-    animation = FuncAnimation(fig, lambda i: line.set_ydata([0, i]), frames=frames)
+    animation = FuncAnimation(
+        fig, lambda i: line.set_ydata([0, i]), frames=frames
+    )
     plt.close(fig)
     return animation
 
 
 def test_animation_html_is_self_contained() -> None:
     html = animation_html(_animation(4), default_mode="loop")
-    assert not re.search(r'(src|href)="https?://', html), "the player must not load anything from the network"
-    assert html.count("data:image/png;base64") == 4, "one embedded frame per animation frame"
-    assert 'class="fa' not in html and "\u275a\u275a" in html, "icon-font buttons replaced by symbols"
-    checked = re.search(r'<input type="radio"[^>]*value="(\w+)"[^>]*checked', html)
-    assert checked and checked.group(1) == "loop", "the requested mode is preselected"
+    assert not re.search(r'(src|href)="https?://', html), (
+        "the player must not load anything from the network"
+    )
+    assert html.count("data:image/png;base64") == 4, (
+        "one embedded frame per animation frame"
+    )
+    assert 'class="fa' not in html and "\u275a\u275a" in html, (
+        "icon-font buttons replaced by symbols"
+    )
+    checked = re.search(
+        r'<input type="radio"[^>]*value="(\w+)"[^>]*checked', html
+    )
+    assert checked and checked.group(1) == "loop", (
+        "the requested mode is preselected"
+    )
 
 
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"animation": "not an animation"}, TypeError, "animation must be"),
-    ({"default_mode": "bounce"}, ValueError, "default_mode"),
-])
-def test_animation_html_rejects_bad_input(kwargs: dict, error: type[Exception], match: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"animation": "not an animation"}, TypeError, "animation must be"),
+        ({"default_mode": "bounce"}, ValueError, "default_mode"),
+    ],
+)
+def test_animation_html_rejects_bad_input(
+    kwargs: dict, error: type[Exception], match: str
+) -> None:
     arguments = dict(kwargs)
-    animation = arguments.pop("animation") if "animation" in arguments else _animation(2)
+    animation = (
+        arguments.pop("animation")
+        if "animation" in arguments
+        else _animation(2)
+    )
     with pytest.raises(error, match=match):
         animation_html(animation, **arguments)
     if isinstance(animation, FuncAnimation):
-        animation_html(animation)  # a valid call renders it (and keeps matplotlib from warning)
+        animation_html(
+            animation
+        )  # a valid call renders it (and keeps matplotlib from warning)

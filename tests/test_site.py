@@ -9,6 +9,7 @@ import html
 import json
 import re
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,46 @@ def test_every_bibliography_entry_is_cited_and_every_citation_exists() -> None:
     assert entries, "no entries found in references.bib"
     assert not cited - entries, f"cited but not in references.bib: {sorted(cited - entries)}"
     assert not entries - cited, f"in references.bib but never cited: {sorted(entries - cited)}"
+
+
+def glossary_ids(html_dir: Path) -> dict[str, str]:
+    """The id and the text of every entry on the built glossary page."""
+    page = (html_dir / "book" / "glossary.html").read_text()
+    entries = re.findall(r'<dt[^>]*\bid="(term-[^"]+)"[^>]*>(.*?)</dt>', page, re.DOTALL)
+    without_anchors = [(anchor, re.sub(r'<a class="headerlink".*?</a>', "", text)) for anchor, text in entries]
+    return {anchor: html.unescape(re.sub(r"<[^>]+>", "", text)).strip() for anchor, text in without_anchors}
+
+
+def glossary_links_from_chapters(html_dir: Path) -> set[str]:
+    """Ids of glossary entries that some numbered chapter's page links to."""
+    linked: set[str] = set()
+    for page in sorted((html_dir / "book").glob("[0-9][0-9]_*.html")):
+        hrefs = re.findall(r'href="glossary\.html#([^"]+)"', page.read_text())
+        linked |= {urllib.parse.unquote(href) for href in hrefs}
+    return linked
+
+
+def unlinked_glossary_entries(html_dir: Path) -> list[str]:
+    entries = glossary_ids(html_dir)
+    assert entries, "no entries found on the glossary page"
+    linked = glossary_links_from_chapters(html_dir)
+    return sorted(text for anchor, text in entries.items() if anchor not in linked)
+
+
+def test_every_glossary_entry_is_linked_from_a_chapter(site_build: subprocess.CompletedProcess[str]) -> None:
+    unlinked = unlinked_glossary_entries(HTML)
+    assert not unlinked, f"glossary entries that no chapter links to: {unlinked}"
+
+
+def test_the_glossary_link_check_can_fail(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "glossary.html").write_text(
+        '<dl><dt id="term-Nat">Nat<a class="headerlink" href="#term-Nat" title="Link">#</a></dt><dd>unit</dd>'
+        '<dt id="term-Jensen-Shannon-divergence">Jensen&#8211;Shannon divergence</dt><dd>JS</dd></dl>'
+    )
+    (book / "01_definition.html").write_text('<a href="glossary.html#term-Nat">nats</a>')
+    (book / "intro.html").write_text('<a href="glossary.html#term-Jensen-Shannon-divergence">JS</a>')
+    assert unlinked_glossary_entries(tmp_path) == ["Jensen–Shannon divergence"]
+    (book / "02_properties.html").write_text('<a href="glossary.html#term%2DJensen-Shannon-divergence">JS</a>')
+    assert unlinked_glossary_entries(tmp_path) == []

@@ -107,7 +107,13 @@ def test_no_public_call_touches_the_global_random_states(seed) -> None:
     np.random.seed(123)
     before = global_random_states()
     data = make_classification_task(80, seed=seed)
-    for noise in ("gaussian", "laplace", "heteroscedastic", "student_t"):
+    for noise in (
+        "gaussian",
+        "laplace",
+        "heteroscedastic",
+        "student_t",
+        "bimodal",
+    ):
         regression = make_regression_task(40, noise=noise, seed=seed)
     class_probabilities(data.X)
     noise_distribution(regression.X[:, 0], "student_t")
@@ -124,7 +130,7 @@ def test_no_public_call_touches_the_global_random_states(seed) -> None:
         model.score(data.X, data.y),
     )
     Classifier((4,), epochs=1, seed=seed).fit(data.X, data.proba)
-    for likelihood in ("gaussian", "laplace", "heteroscedastic"):
+    for likelihood in ("gaussian", "laplace", "heteroscedastic", "mixture"):
         regressor = Regressor(
             (4,), likelihood=likelihood, epochs=2, batch_size=16, seed=seed
         )
@@ -496,7 +502,7 @@ def test_nll_and_plain_loss_give_the_same_fit(likelihood, plain) -> None:
 
 
 @pytest.mark.parametrize(
-    "likelihood", ["gaussian", "laplace", "heteroscedastic"]
+    "likelihood", ["gaussian", "laplace", "heteroscedastic", "mixture"]
 )
 def test_regression_training_loss_is_the_nll_of_predict_dist(
     likelihood: str,
@@ -505,7 +511,7 @@ def test_regression_training_loss_is_the_nll_of_predict_dist(
     measured: list[float] = []
 
     def measure(model: Regressor) -> None:
-        if likelihood == "heteroscedastic":
+        if likelihood in ("heteroscedastic", "mixture"):
             measured.append(
                 float(
                     -model.predict_dist(data.X)
@@ -534,6 +540,81 @@ def test_regression_training_loss_is_the_nll_of_predict_dist(
     model.fit(data.X, data.y, callback=measure)
     np.testing.assert_allclose(
         model.history_["train_loss"][1:], measured[:-1], rtol=1e-10
+    )
+
+
+def test_bimodal_noise_has_two_modes_and_its_mean_between_them() -> None:
+    data = make_regression_task(40_000, noise="bimodal", seed=8)
+    residuals = data.y - data.mean
+    # Oracle: the stated mixture, 0.5 N(-1, 0.15^2) + 0.5 N(1, 0.15^2).
+    assert np.mean(residuals > 0) == pytest.approx(0.5, abs=0.01)
+    assert np.abs(residuals).mean() == pytest.approx(1.0, abs=0.01)
+    assert (np.abs(residuals) - 1).std() == pytest.approx(0.15, rel=0.03)
+    assert np.mean(np.abs(residuals) < 0.5) < 1e-3  # no data at the mean
+    assert torch.allclose(data.dist.mean, torch.from_numpy(data.mean))
+    density_at_mean = data.dist.log_prob(torch.from_numpy(data.mean)).exp()
+    assert float(density_at_mean.max()) < 1e-8
+
+
+def _mixture_nll_by_hand(outputs: np.ndarray, y: np.ndarray) -> float:
+    """-log of sum_k w_k N(y; m_k, s_k^2), written with scipy (the oracle)."""
+    import scipy.special
+    import scipy.stats
+
+    logits, loc, raw = np.split(outputs, 3, axis=1)
+    log_w = logits - scipy.special.logsumexp(logits, axis=1, keepdims=True)
+    scale = np.logaddexp(0.0, raw) + 1e-6  # softplus
+    log_terms = log_w + scipy.stats.norm(loc, scale).logpdf(y[:, None])
+    return float(-scipy.special.logsumexp(log_terms, axis=1).mean())
+
+
+def test_mixture_loss_predict_and_predict_dist_agree_with_an_oracle() -> None:
+    data = make_regression_task(120, noise="bimodal", seed=9)
+    model = Regressor(
+        (8,), likelihood="mixture", n_components=3, epochs=3, seed=0
+    ).fit(data.X, data.y)
+    with torch.no_grad():
+        outputs = model.network_(torch.from_numpy(data.X))
+    assert outputs.shape == (120, 9)
+    loss = float(model._loss(outputs, torch.from_numpy(data.y)))
+    by_hand = _mixture_nll_by_hand(outputs.numpy(), data.y)
+    assert loss == pytest.approx(by_hand, rel=1e-10)
+    dist = model.predict_dist(data.X)
+    assert isinstance(dist, torch.distributions.MixtureSameFamily)
+    nll = -dist.log_prob(torch.from_numpy(data.y)).mean().item()
+    assert nll == pytest.approx(by_hand, rel=1e-10)
+    logits, loc, _ = np.split(outputs.numpy(), 3, axis=1)
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(
+        model.predict(data.X), (weights * loc).sum(axis=1), rtol=1e-10
+    )
+    assert not hasattr(model, "scale_")
+
+
+def test_mixture_density_network_recovers_both_modes() -> None:
+    from klcourse.divergences import kl_gauss_hermite
+
+    data = make_regression_task(1_000, noise="bimodal", seed=10)
+    options = {"hidden": (32, 32), "epochs": 60, "seed": 0}
+    mixture = Regressor(likelihood="mixture", n_components=2, **options)
+    gaussian = Regressor(likelihood="gaussian", **options)
+    mixture.fit(data.X, data.y), gaussian.fit(data.X, data.y)
+    grid = np.linspace(-2.5, 2.5, 11)
+    truth = noise_distribution(grid, "bimodal")
+    q = mixture.predict_dist(grid[:, None])
+    order = torch.argsort(q.component_distribution.loc, dim=1)
+    loc = torch.gather(q.component_distribution.loc, 1, order).numpy()
+    np.testing.assert_allclose(
+        loc - true_function(grid)[:, None], [[-1.0, 1.0]] * 11, atol=0.2
+    )
+    # Exact expected forward KL to the true p(y|x): small for the mixture,
+    # large for the Gaussian, which puts its mean between the modes.
+    kl_mixture = kl_gauss_hermite(truth, q).mean()
+    kl_gaussian = kl_gauss_hermite(truth, gaussian.predict_dist(grid[:, None]))
+    assert kl_mixture < 0.15 and kl_gaussian.mean() > 1.0
+    assert np.all(
+        np.abs(gaussian.predict(grid[:, None]) - true_function(grid)) < 0.5
     )
 
 
@@ -920,9 +1001,19 @@ def test_feature_mismatch_and_one_dimensional_predict() -> None:
         (
             {"likelihood": "cauchy"},
             ValueError,
-            r"likelihood must be one of \('gaussian', 'laplace', 'heteroscedastic'\), got 'cauchy'",
+            r"likelihood must be one of \('gaussian', 'laplace', 'heteroscedastic', 'mixture'\), got 'cauchy'",
         ),
         ({"likelihood": None}, TypeError, "likelihood must be one of"),
+        (
+            {"likelihood": "mixture", "n_components": 0},
+            ValueError,
+            "n_components must be at least 1, got 0",
+        ),
+        (
+            {"n_components": 2.5},
+            TypeError,
+            "n_components must be an integer, got float",
+        ),
         (
             {"scale": 0.0},
             ValueError,
@@ -1058,7 +1149,7 @@ def test_regressor_target_errors() -> None:
         (
             lambda: make_regression_task(10, noise="uniform"),
             ValueError,
-            r"noise must be one of \('gaussian', 'laplace', 'heteroscedastic', 'student_t'\), got 'uniform'",
+            r"noise must be one of \('gaussian', 'laplace', 'heteroscedastic', 'student_t', 'bimodal'\), got 'uniform'",
         ),
         (
             lambda: make_regression_task(10, noise=1),

@@ -42,6 +42,7 @@ EXEMPTIONS = {
 ESTIMATORS = [
     Classifier((16,), epochs=20, seed=0),
     Regressor((16,), epochs=20, seed=0),
+    Regressor((16,), likelihood="mixture", n_components=2, epochs=20, seed=0),
 ]
 
 

@@ -1,11 +1,23 @@
 """Reinforcement learning as reverse KL (chapter 5).
 
-- :class:`MaxEntReinforce` -- maximum-entropy REINFORCE on Gymnasium environments,
-  with its settings in one :class:`ReinforceConfig`;
-- :func:`tabular_mdp`, :func:`soft_value_iteration`, :func:`trajectory_kl` -- the exact
-  optimal-trajectory distribution of small tabular MDPs and the reverse KL to it.
+- :func:`tabular_mdp`, :class:`TabularMDP`, :func:`soft_value_iteration`,
+  :func:`soft_values`, :func:`trajectory_kl`, :func:`state_distribution`,
+  :func:`enumerate_trajectories` -- the exact optimal-trajectory distribution
+  of small tabular MDPs, for any reference policy, and the reverse KL to it;
+- :func:`train_tabular`, :func:`sample_episodes`,
+  :func:`natural_gradient_step` -- a tabular agent that learns from sampled
+  episodes only and reaches the exact minimum;
+- :class:`MaxEntReinforce` -- maximum-entropy REINFORCE on Gymnasium
+  environments, with its settings in one :class:`ReinforceConfig`.
 """
 
+from klcourse.rl.natural import (
+    EpisodeBatch,
+    TabularTraining,
+    natural_gradient_step,
+    sample_episodes,
+    train_tabular,
+)
 from klcourse.rl.reinforce import (
     Episode,
     MaxEntReinforce,
@@ -14,9 +26,14 @@ from klcourse.rl.reinforce import (
 )
 from klcourse.rl.tabular import (
     SoftOptimum,
+    SoftValues,
     TabularMDP,
+    Trajectories,
     TrajectoryKL,
+    enumerate_trajectories,
     soft_value_iteration,
+    soft_values,
+    state_distribution,
     tabular_mdp,
     trajectory_kl,
 )
@@ -24,15 +41,25 @@ from klcourse.rl.wrappers import TimeIndexed, policy_table
 
 __all__ = [
     "Episode",
+    "EpisodeBatch",
     "MaxEntReinforce",
     "Policy",
     "ReinforceConfig",
     "SoftOptimum",
+    "SoftValues",
     "TabularMDP",
+    "TabularTraining",
     "TimeIndexed",
+    "Trajectories",
     "TrajectoryKL",
+    "enumerate_trajectories",
+    "natural_gradient_step",
     "policy_table",
+    "sample_episodes",
     "soft_value_iteration",
+    "soft_values",
+    "state_distribution",
     "tabular_mdp",
+    "train_tabular",
     "trajectory_kl",
 ]

@@ -1,29 +1,38 @@
 """Exact control as inference on small tabular MDPs (chapter 5).
 
-With a uniform action prior U and a temperature alpha, the distribution of optimal
-trajectories over a horizon H is
+Given a reference policy pi_ref (uniform by default) and a temperature
+alpha > 0, the distribution of optimal trajectories over a horizon of H
+decisions is
 
-    P(tau) ∝ p(s_0) prod_t p(s_{t+1} | s_t, a_t) U(a_t) exp(r(s_t, a_t) / alpha).
+    P(tau) = p(s_0) prod_t p(s_{t+1} | s_t, a_t) pi_ref(a_t | s_t)
+             exp(r(s_t, a_t) / alpha) / Z.
 
-A policy pi induces q_pi(tau) = p(s_0) prod_t p(s_{t+1} | s_t, a_t) pi_t(a_t | s_t), and
+A policy pi induces q_pi(tau) = p(s_0) prod_t p(s_{t+1} | s_t, a_t)
+pi_t(a_t | s_t), and the dynamics cancel in the ratio:
 
     KL(q_pi || P) = log Z - J_alpha(pi) / alpha,
-    J_alpha(pi) = E_q[ sum_t r(s_t, a_t) - alpha log(pi_t(a_t | s_t) / U(a_t)) ],
+    J_alpha(pi) = E_q[ sum_t r(s_t, a_t)
+                       - alpha log(pi_t(a_t | s_t) / pi_ref(a_t | s_t)) ].
 
-so minimising the reverse KL over policies is maximising the soft return J_alpha.
-Everything here is exact: arrays, not samples. Terminal states end the episode: they
-are absorbing, give no reward, and their steps count for nothing.
+Minimising the reverse KL over policies is maximising the soft return
+J_alpha. Its smallest value is log Z - E_{s_0}[V*_0(s_0)] / alpha, where V*
+are the soft values of :func:`soft_value_iteration`.
+
+Everything here is exact and in float64: arrays, not samples. Terminal states
+end the episode: no decision is taken there and no reward is earned, so their
+rows of P and R are never read and neither the policy nor the prior enters.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import logsumexp, xlogy
+from scipy.special import logsumexp
 
 from klcourse._validation import (
     as_float_array,
@@ -35,17 +44,32 @@ from klcourse._validation import (
 
 __all__ = [
     "SoftOptimum",
+    "SoftValues",
     "TabularMDP",
+    "Trajectories",
     "TrajectoryKL",
+    "enumerate_trajectories",
     "soft_value_iteration",
+    "soft_values",
+    "state_distribution",
     "tabular_mdp",
     "trajectory_kl",
 ]
 
 
-@dataclass(frozen=True)
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
+    """A read-only copy, so that a frozen dataclass stays unchanged."""
+    copy = np.array(array)
+    copy.setflags(write=False)
+    return copy
+
+
+@dataclass(frozen=True, eq=False)
 class TabularMDP:
     """Transition probabilities, rewards and start distribution of a finite MDP.
+
+    Every instance is checked when made (use :meth:`from_arrays` or
+    :func:`tabular_mdp`); the arrays are stored as read-only float64 copies.
 
     Attributes
     ----------
@@ -56,9 +80,10 @@ class TabularMDP:
     initial : numpy.ndarray, shape (S,)
         Distribution of the start state.
     terminal : numpy.ndarray of bool, shape (S,)
-        States where an episode has ended (absorbing, reward 0).
+        States where an episode has ended: no decision is taken there and
+        their rows of ``P`` and ``R`` are never read.
     horizon : int
-        Number of decisions per episode.
+        Number of decisions per episode, H.
 
     Examples
     --------
@@ -74,18 +99,115 @@ class TabularMDP:
     terminal: NDArray[np.bool_]
     horizon: int
 
+    def __post_init__(self) -> None:
+        P = as_float_array(self.P, "P")
+        if P.ndim != 3 or P.shape[0] != P.shape[2]:
+            raise ValueError(f"P must have shape (S, A, S), got {P.shape}")
+        n_states = P.shape[0]
+        P = probability_array(P, "P", axis=2)
+        R = finite_array(self.R, "R")
+        if R.shape != P.shape[:2]:
+            raise ValueError(
+                f"R must have shape {P.shape[:2]} to match P, got {R.shape}"
+            )
+        initial = probability_array(self.initial, "initial", axis=-1)
+        if initial.shape != (n_states,):
+            raise ValueError(
+                f"initial must have shape ({n_states},), got {initial.shape}"
+            )
+        terminal = np.asarray(self.terminal)
+        if terminal.dtype != np.bool_:
+            raise TypeError(
+                f"terminal must be an array of bool, got dtype {terminal.dtype}"
+            )
+        if terminal.shape != (n_states,):
+            raise ValueError(
+                f"terminal must have shape ({n_states},), got {terminal.shape}"
+            )
+        assign = object.__setattr__
+        assign(self, "P", _frozen(P))
+        assign(self, "R", _frozen(R))
+        assign(self, "initial", _frozen(initial))
+        assign(self, "terminal", _frozen(terminal))
+        assign(self, "horizon", positive_int(self.horizon, "horizon"))
+
+    @classmethod
+    def from_arrays(
+        cls,
+        P: ArrayLike,
+        R: ArrayLike,
+        initial: ArrayLike,
+        *,
+        horizon: int,
+        terminal: ArrayLike | None = None,
+    ) -> TabularMDP:
+        """Check the arrays of an MDP and build it.
+
+        Parameters
+        ----------
+        P : array_like, shape (S, A, S)
+            Transition probabilities; each ``P[s, a]`` sums to one.
+        R : array_like, shape (S, A)
+            Finite expected rewards.
+        initial : array_like, shape (S,)
+            Start distribution.
+        horizon : int
+            Number of decisions per episode (at least 1).
+        terminal : array_like of bool, shape (S,), optional
+            States where the episode has ended (default: none).
+
+        Returns
+        -------
+        TabularMDP
+
+        Examples
+        --------
+        >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = P[:, 1, 1] = 1.0
+        >>> mdp = TabularMDP.from_arrays(
+        ...     P, [[0.0, 1.0], [0.0, 0.0]], [1.0, 0.0], horizon=3
+        ... )
+        >>> mdp.n_states, mdp.n_actions, bool(mdp.terminal.any())
+        (2, 2, False)
+        """
+        n_states = np.shape(P)[0] if np.ndim(P) > 0 else 0
+        done = np.zeros(n_states, dtype=bool) if terminal is None else terminal
+        return cls(P, R, initial, done, horizon)  # type: ignore[arg-type]
+
+    @property
+    def n_states(self) -> int:
+        """Number of states S."""
+        return int(self.P.shape[0])
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions A."""
+        return int(self.P.shape[1])
+
+    def replace(self, **changes: Any) -> TabularMDP:
+        """A checked copy with some fields changed (``horizon=``, ``initial=``...).
+
+        Examples
+        --------
+        >>> import gymnasium as gym
+        >>> lake = tabular_mdp(gym.make("FrozenLake-v1"), horizon=5)
+        >>> lake.replace(horizon=8).horizon
+        8
+        """
+        return dataclasses.replace(self, **changes)
+
 
 def tabular_mdp(env: Any, *, horizon: int) -> TabularMDP:
     """Read a Gymnasium toy-text environment's model into arrays.
 
-    Uses ``env.unwrapped.P`` (lists of ``(prob, next_state, reward, terminated)``)
-    and ``env.unwrapped.initial_state_distrib``. States entered by a terminating
-    transition are made absorbing with zero reward.
+    Uses ``env.unwrapped.P`` (lists of ``(prob, next_state, reward,
+    terminated)``) and ``env.unwrapped.initial_state_distrib``. States entered
+    by a terminating transition are terminal: absorbing, with zero reward.
 
     Examples
     --------
     >>> import gymnasium as gym
-    >>> mdp = tabular_mdp(gym.make("FrozenLake-v1", is_slippery=False), horizon=8)
+    >>> env = gym.make("FrozenLake-v1", is_slippery=False)
+    >>> mdp = tabular_mdp(env, horizon=8)
     >>> mdp.P.shape, int(mdp.terminal.sum())
     ((16, 4, 16), 5)
     """
@@ -93,7 +215,8 @@ def tabular_mdp(env: Any, *, horizon: int) -> TabularMDP:
     model = getattr(getattr(env, "unwrapped", env), "P", None)
     if not isinstance(model, dict):
         raise TypeError(
-            f"env must be a toy-text environment with a transition table env.unwrapped.P, got {env!r}"
+            "env must be a toy-text environment with a transition table "
+            f"env.unwrapped.P, got {env!r}"
         )
     n_states = env.observation_space.n
     n_actions = env.action_space.n
@@ -110,107 +233,113 @@ def tabular_mdp(env: Any, *, horizon: int) -> TabularMDP:
     ends = np.flatnonzero(terminal)
     P[ends, :, ends] = 1.0  # each terminal state loops to itself
     R[terminal] = 0.0
-    initial = np.asarray(env.unwrapped.initial_state_distrib, dtype=np.float64)
+    initial = np.asarray(env.unwrapped.initial_state_distrib, np.float64)
     return TabularMDP(P, R, initial, terminal, horizon)
 
 
-@dataclass(frozen=True)
+def _check_mdp(mdp: Any) -> TabularMDP:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(
+            "mdp must be a TabularMDP (TabularMDP.from_arrays or "
+            f"tabular_mdp), got {type(mdp).__name__}"
+        )
+    return mdp
+
+
+def _time_table(
+    value: ArrayLike, name: str, mdp: TabularMDP
+) -> NDArray[np.float64]:
+    """An (S, A) or (H, S, A) table of action probabilities, as (H, S, A)."""
+    shape = (mdp.n_states, mdp.n_actions)
+    full = (mdp.horizon, *shape)
+    array = as_float_array(value, name)
+    if array.shape == shape:
+        array = np.broadcast_to(array, full)
+    if array.shape != full:
+        raise ValueError(
+            f"{name} must have shape (S, A) = {shape} or (H, S, A) = "
+            f"{full}, got {array.shape}"
+        )
+    return probability_array(array, name, axis=-1)
+
+
+def _log(array: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Elementwise log with log 0 = -inf and no warning."""
+    return np.log(array, where=array > 0, out=np.full_like(array, -np.inf))
+
+
+def _log_prior(prior: ArrayLike | None, mdp: TabularMDP) -> NDArray[Any]:
+    """log pi_ref as an (H, S, A) table (uniform when ``prior`` is None)."""
+    if prior is None:
+        shape = (mdp.horizon, mdp.n_states, mdp.n_actions)
+        return np.full(shape, -math.log(mdp.n_actions))
+    return _log(_time_table(prior, "prior", mdp))
+
+
+@dataclass(frozen=True, eq=False)
 class SoftOptimum:
     """The result of :func:`soft_value_iteration`.
 
     Attributes
     ----------
     policy : numpy.ndarray, shape (H, S, A)
-        The soft-optimal, time-dependent policy pi*_t(a | s).
+        The soft-optimal policy pi*_t(a | s) = pi_ref(a | s)
+        exp((Q_t(s, a) - V_t(s)) / alpha); the prior at terminal states.
     V : numpy.ndarray, shape (H + 1, S)
-        Soft values V_t(s) (V_H = 0), in reward units.
+        Soft values V*_t(s), in reward units (V*_H = 0; 0 at terminal states).
     Q : numpy.ndarray, shape (H, S, A)
-        Soft action values.
+        Soft action values (0 at terminal states).
     log_partition : float
         log Z of the optimal-trajectory distribution P(tau).
+    min_kl : float
+        The smallest reverse KL any policy reaches,
+        log Z - E_{s_0}[V*_0(s_0)] / alpha (a Jensen gap, >= 0).
 
     Examples
     --------
     >>> P = np.ones((1, 2, 1))  # one state, two actions
-    >>> optimum = soft_value_iteration(
-    ...     P, [[1.0, 0.0]], [1.0], alpha=1.0, horizon=2
-    ... )
+    >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=2)
+    >>> optimum = soft_value_iteration(mdp, alpha=1.0)
     >>> optimum.policy.shape, optimum.V.shape, optimum.Q.shape
     ((2, 1, 2), (3, 1), (2, 1, 2))
+    >>> round(optimum.min_kl, 6)
+    0.0
     """
 
     policy: NDArray[np.float64]
     V: NDArray[np.float64]
     Q: NDArray[np.float64]
     log_partition: float
-
-
-def _check_model(
-    P: ArrayLike, R: ArrayLike, initial: ArrayLike, terminal: ArrayLike | None
-) -> tuple[
-    NDArray[np.float64],
-    NDArray[np.float64],
-    NDArray[np.float64],
-    NDArray[np.bool_],
-]:
-    """Check the arrays of an MDP: shapes, then probabilities and rewards."""
-    P_ = as_float_array(P, "P")
-    if P_.ndim != 3 or P_.shape[0] != P_.shape[2]:
-        raise ValueError(f"P must have shape (S, A, S), got {P_.shape}")
-    n_states = P_.shape[0]
-    R_ = finite_array(R, "R")
-    if R_.shape != P_.shape[:2]:
-        raise ValueError(
-            f"R must have shape {P_.shape[:2]} to match P, got {R_.shape}"
-        )
-    initial_ = probability_array(initial, "initial", axis=-1)
-    if initial_.shape != (n_states,):
-        raise ValueError(
-            f"initial must have shape ({n_states},), got {initial_.shape}"
-        )
-    P_ = probability_array(P_, "P", axis=2)
-    done = (
-        np.zeros(n_states, dtype=bool)
-        if terminal is None
-        else np.asarray(terminal, dtype=bool)
-    )
-    if done.shape != (n_states,):
-        raise ValueError(
-            f"terminal must have shape ({n_states},), got {done.shape}"
-        )
-    return P_, R_, initial_, done
+    min_kl: float
 
 
 def soft_value_iteration(
-    P: ArrayLike,
-    R: ArrayLike,
-    initial: ArrayLike,
-    *,
-    alpha: float,
-    horizon: int,
-    terminal: ArrayLike | None = None,
+    mdp: TabularMDP, *, alpha: float, prior: ArrayLike | None = None
 ) -> SoftOptimum:
     r"""Finite-horizon soft Bellman backups: the policy that minimises KL(q_pi || P).
 
     .. math::
-        Q_t(s,a) &= r(s,a) + \mathbb E_{s'}[V_{t+1}(s')], \\
-        V_t(s) &= \alpha \log \tfrac{1}{|A|}\sum_a e^{Q_t(s,a)/\alpha}, \\
-        \pi^*_t(a|s) &= \tfrac{1}{|A|} e^{(Q_t(s,a) - V_t(s))/\alpha}
+        Q_t(s,a) &= r(s,a) + \mathbb E_{s' \sim p(\cdot|s,a)}[V_{t+1}(s')], \\
+        V_t(s) &= \alpha \log \textstyle\sum_a \pi_{\mathrm{ref}}(a|s)\,
+            e^{Q_t(s,a)/\alpha}, \\
+        \pi^*_t(a|s) &= \pi_{\mathrm{ref}}(a|s)\, e^{(Q_t(s,a) - V_t(s))/\alpha}
 
-    The log-partition function is computed separately, by the exact backward
-    recursion of P(tau) (an expectation of exponentials rather than an exponential
-    of an expectation): the two agree only when the dynamics are deterministic.
+    The log-partition function comes from a separate, exact backward
+    recursion of P(tau), ``log beta_t(s) = log sum_a pi_ref e^{r/alpha}
+    E_{s'}[beta_{t+1}(s')]``: an expectation of exponentials where the soft
+    values take an exponential of an expectation. The two agree when the
+    soft values do not vary across the possible next states, and the
+    difference is the minimum KL.
 
     Parameters
     ----------
-    P, R, initial : array_like
-        The MDP (see :class:`TabularMDP`).
+    mdp : TabularMDP
+        The model.
     alpha : float
         Temperature (> 0).
-    horizon : int
-        Number of decisions H.
-    terminal : array_like of bool, optional
-        States where the episode has ended: V = 0 and no decisions count there.
+    prior : array_like, shape (S, A) or (H, S, A), optional
+        The reference policy pi_ref (rows sum to one; zeros forbid actions).
+        Uniform if omitted.
 
     Returns
     -------
@@ -218,52 +347,133 @@ def soft_value_iteration(
 
     Examples
     --------
-    >>> P = np.zeros((1, 2, 1)); P[0, :, 0] = 1.0
-    >>> result = soft_value_iteration(P, [[1.0, 0.0]], [1.0], alpha=1.0, horizon=1)
+    >>> P = np.ones((1, 2, 1))
+    >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=1)
+    >>> result = soft_value_iteration(mdp, alpha=1.0)
     >>> np.round(result.policy[0, 0], 4)
     array([0.7311, 0.2689])
+    >>> skewed = soft_value_iteration(mdp, alpha=1.0, prior=[[0.2, 0.8]])
+    >>> np.round(skewed.policy[0, 0], 4)
+    array([0.4046, 0.5954])
     """
-    P_, R_, initial_, done = _check_model(P, R, initial, terminal)
-    return _soft_value_iteration(
-        P_,
-        R_,
-        initial_,
-        done,
-        positive_float(alpha, "alpha"),
-        positive_int(horizon, "horizon"),
-    )
-
-
-def _soft_value_iteration(
-    P: NDArray[np.float64],
-    R: NDArray[np.float64],
-    initial: NDArray[np.float64],
-    done: NDArray[np.bool_],
-    alpha: float,
-    horizon: int,
-) -> SoftOptimum:
-    n_states, n_actions = R.shape
-    log_prior = -math.log(n_actions)
-    V = np.zeros((horizon + 1, n_states))
-    Q = np.zeros((horizon, n_states, n_actions))
-    policy = np.zeros((horizon, n_states, n_actions))
-    # log of the backward message of P(tau), in units of 1/alpha
-    log_beta = np.zeros(n_states)
-    for t in reversed(range(horizon)):
-        Q[t] = R + P @ V[t + 1]
-        V[t] = alpha * logsumexp(Q[t] / alpha + log_prior, axis=1)
-        V[t, done] = 0.0
-        policy[t] = np.exp(log_prior + (Q[t] - V[t][:, None]) / alpha)
-        policy[t, done] = 1.0 / n_actions
-        # log sum_a U(a) e^{r/alpha} sum_s' p(s'|s,a) beta(s'), in log space
-        log_next = logsumexp(
-            np.log(P, where=P > 0, out=np.full_like(P, -np.inf)) + log_beta,
-            axis=2,
+    mdp = _check_mdp(mdp)
+    alpha = positive_float(alpha, "alpha")
+    log_prior = _log_prior(prior, mdp)
+    live = ~mdp.terminal
+    H, S, A = log_prior.shape
+    V = np.zeros((H + 1, S))
+    Q = np.zeros((H, S, A))
+    policy = np.exp(log_prior)  # terminal states keep the prior
+    log_P = _log(mdp.P)
+    log_beta = np.zeros(S)  # backward message of P(tau), in log space
+    for t in reversed(range(H)):
+        Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
+        logits = log_prior[t, live] + Q[t, live] / alpha
+        V[t, live] = alpha * logsumexp(logits, axis=1)
+        policy[t, live] = np.exp(logits - V[t, live, None] / alpha)
+        # log E_{s'}[beta_{t+1}(s')] for each live (s, a), then the sum over a
+        log_next = logsumexp(log_P[live] + log_beta, axis=2)
+        log_beta = np.zeros(S)  # terminal states: the episode has ended
+        log_beta[live] = logsumexp(
+            log_prior[t, live] + mdp.R[live] / alpha + log_next, axis=1
         )
-        log_beta = logsumexp(log_prior + R / alpha + log_next, axis=1)
-        log_beta[done] = 0.0
-    log_partition = float(logsumexp(log_beta, b=initial))
-    return SoftOptimum(policy, V, Q, log_partition)
+    log_partition = float(logsumexp(log_beta, b=mdp.initial))
+    min_kl = log_partition - float(mdp.initial @ V[0]) / alpha
+    return SoftOptimum(policy, V, Q, log_partition, min_kl)
+
+
+@dataclass(frozen=True, eq=False)
+class SoftValues:
+    """The result of :func:`soft_values`: the soft values of a given policy.
+
+    Attributes
+    ----------
+    Q : numpy.ndarray, shape (H, S, A)
+        Q_t(s, a) = r(s, a) + E_{s'}[V_{t+1}(s')] (0 at terminal states).
+    V : numpy.ndarray, shape (H + 1, S)
+        V_t(s) = E_{a ~ pi_t}[Q_t(s, a) - alpha log(pi_t(a | s) /
+        pi_ref(a | s))] (V_H = 0; 0 at terminal states).
+    soft_return : float
+        J_alpha(pi) = E_{s_0}[V_0(s_0)].
+
+    Examples
+    --------
+    >>> P = np.ones((1, 2, 1))
+    >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=2)
+    >>> values = soft_values([[0.5, 0.5]], mdp, alpha=1.0)
+    >>> values.V[:, 0].round(6).tolist()
+    [1.0, 0.5, 0.0]
+    """
+
+    Q: NDArray[np.float64]
+    V: NDArray[np.float64]
+    soft_return: float
+
+
+def _policy_and_prior(
+    policy: ArrayLike, mdp: TabularMDP, prior: ArrayLike | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Check a policy against the prior: log(pi / pi_ref) where pi acts."""
+    pi = _time_table(policy, "policy", mdp)
+    log_prior = _log_prior(prior, mdp)
+    acts = (pi > 0) & ~mdp.terminal[None, :, None]
+    forbidden = acts & np.isneginf(log_prior)
+    if forbidden.any():
+        t, s, a = (int(i) for i in np.argwhere(forbidden)[0])
+        raise ValueError(
+            f"prior must be positive wherever policy acts, but at t={t}, "
+            f"s={s}, a={a} the prior is 0 and the policy gives "
+            f"{pi[t, s, a]:.6g} (the KL would be infinite)"
+        )
+    log_ratio = np.zeros_like(pi)
+    log_ratio[acts] = np.log(pi[acts]) - log_prior[acts]
+    return pi, log_ratio
+
+
+def soft_values(
+    policy: ArrayLike,
+    mdp: TabularMDP,
+    *,
+    alpha: float,
+    prior: ArrayLike | None = None,
+) -> SoftValues:
+    """The soft values of a policy, by backward recursion (policy evaluation).
+
+    Parameters
+    ----------
+    policy : array_like, shape (S, A) or (H, S, A)
+        A stationary or time-dependent policy (rows are distributions).
+    mdp : TabularMDP
+        The model.
+    alpha : float
+        Temperature (> 0).
+    prior : array_like, shape (S, A) or (H, S, A), optional
+        The reference policy (uniform if omitted). It must be positive
+        wherever the policy acts at a non-terminal state.
+
+    Returns
+    -------
+    SoftValues
+
+    Examples
+    --------
+    >>> P = np.ones((1, 2, 1))
+    >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=3)
+    >>> round(soft_values([[1.0, 0.0]], mdp, alpha=0.5).soft_return, 6)
+    1.960279
+    """
+    mdp = _check_mdp(mdp)
+    alpha = positive_float(alpha, "alpha")
+    pi, log_ratio = _policy_and_prior(policy, mdp, prior)
+    live = ~mdp.terminal
+    H, S, A = pi.shape
+    V = np.zeros((H + 1, S))
+    Q = np.zeros((H, S, A))
+    for t in reversed(range(H)):
+        Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
+        soft_q = Q[t, live] - alpha * log_ratio[t, live]
+        V[t, live] = np.einsum("sa,sa->s", pi[t, live], soft_q)
+    return SoftValues(Q, V, float(mdp.initial @ V[0]))
 
 
 @dataclass(frozen=True)
@@ -275,21 +485,18 @@ class TrajectoryKL:
     kl : float
         KL(q_pi || P) in nats.
     soft_return : float
-        J_alpha(pi) = E[sum_t r - alpha log(pi / U)], in reward units.
+        J_alpha(pi) = E[sum_t r - alpha log(pi / pi_ref)], in reward units.
     log_partition : float
-        log Z; the identity ``kl == log_partition - soft_return / alpha`` holds.
+        log Z; the identity ``kl == log_partition - soft_return / alpha``
+        holds.
 
     Examples
     --------
     >>> P = np.ones((1, 2, 1))
-    >>> model = dict(R=[[1.0, 0.0]], initial=[1.0], alpha=1.0, horizon=2)
-    >>> uniform = np.full((2, 1, 2), 0.5)
-    >>> result = trajectory_kl(uniform, P, **model)
-    >>> bool(result.kl > 0)
-    True
-    >>> gap = result.log_partition - result.soft_return / 1.0
-    >>> bool(abs(result.kl - gap) < 1e-12)
-    True
+    >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=2)
+    >>> result = trajectory_kl([[0.5, 0.5]], mdp, alpha=1.0)
+    >>> round(result.kl, 6), round(result.log_partition, 6)
+    (0.240229, 1.240229)
     """
 
     kl: float
@@ -299,25 +506,28 @@ class TrajectoryKL:
 
 def trajectory_kl(
     policy: ArrayLike,
-    P: ArrayLike,
-    R: ArrayLike,
-    initial: ArrayLike,
+    mdp: TabularMDP,
     *,
     alpha: float,
-    horizon: int,
-    terminal: ArrayLike | None = None,
+    prior: ArrayLike | None = None,
 ) -> TrajectoryKL:
     """Exact reverse KL from a tabular policy's trajectories to the optimal ones.
 
-    Propagates the state distribution of q_pi forward through the horizon and
-    accumulates the soft return exactly; then KL = log Z - J_alpha / alpha.
+    Evaluates the soft return J_alpha(pi) exactly (:func:`soft_values`) and
+    log Z by the backward recursion of P(tau); then KL = log Z - J/alpha.
 
     Parameters
     ----------
     policy : array_like, shape (S, A) or (H, S, A)
-        A stationary or time-dependent policy (rows are distributions over actions).
-    P, R, initial, alpha, horizon, terminal
-        As for :func:`soft_value_iteration`.
+        A stationary or time-dependent policy (rows are distributions over
+        actions).
+    mdp : TabularMDP
+        The model.
+    alpha : float
+        Temperature (> 0).
+    prior : array_like, shape (S, A) or (H, S, A), optional
+        The reference policy pi_ref (uniform if omitted); it must be positive
+        wherever the policy acts, or the KL would be infinite.
 
     Returns
     -------
@@ -325,38 +535,234 @@ def trajectory_kl(
 
     Examples
     --------
-    >>> P = np.zeros((1, 2, 1)); P[0, :, 0] = 1.0
-    >>> model = dict(R=[[1.0, 0.0]], initial=[1.0], alpha=1.0, horizon=3)
-    >>> optimum = soft_value_iteration(P, **model)
-    >>> abs(trajectory_kl(optimum.policy, P, **model).kl) < 1e-12
+    >>> P = np.ones((1, 2, 1))
+    >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=3)
+    >>> optimum = soft_value_iteration(mdp, alpha=1.0)
+    >>> abs(trajectory_kl(optimum.policy, mdp, alpha=1.0).kl) < 1e-12
     True
     """
-    P_, R_, initial_, done = _check_model(P, R, initial, terminal)
+    mdp = _check_mdp(mdp)
     alpha = positive_float(alpha, "alpha")
-    horizon = positive_int(horizon, "horizon")
-    n_states, n_actions = R_.shape
-    pi = as_float_array(policy, "policy")
-    if pi.shape == (n_states, n_actions):
-        pi = np.broadcast_to(pi, (horizon, n_states, n_actions))
-    if pi.shape != (horizon, n_states, n_actions):
-        raise ValueError(
-            f"policy must have shape (S, A) or (H, S, A) = ({horizon}, {n_states}, {n_actions}), got {pi.shape}"
-        )
-    pi = probability_array(pi, "policy", axis=-1)
-    log_prior = -math.log(n_actions)
-    state = initial_.copy()
-    soft_return = 0.0
-    live = ~done
-    for t in range(horizon):
-        # r(s,a) - alpha log(pi(a|s) / U(a)) averaged over pi, at states still in play
-        per_state = (pi[t] * R_).sum(1) - alpha * (
-            xlogy(pi[t], pi[t]).sum(1) - log_prior
-        )
-        soft_return += float(state[live] @ per_state[live])
-        state = np.einsum("s,sa,sat->t", state, pi[t], P_)
-    log_partition = _soft_value_iteration(
-        P_, R_, initial_, done, alpha, horizon
+    soft_return = soft_values(policy, mdp, alpha=alpha, prior=prior)
+    log_partition = soft_value_iteration(
+        mdp, alpha=alpha, prior=prior
     ).log_partition
     return TrajectoryKL(
-        log_partition - soft_return / alpha, soft_return, log_partition
+        log_partition - soft_return.soft_return / alpha,
+        soft_return.soft_return,
+        log_partition,
+    )
+
+
+def state_distribution(
+    policy: ArrayLike, mdp: TabularMDP
+) -> NDArray[np.float64]:
+    """The distribution of the state s_t under q_pi, for t = 0, ..., H.
+
+    Propagates p(s_0) forward, ``d[t + 1, s2] = sum over s, a of
+    d[t, s] pi_t(a | s) p(s2 | s, a)``; an episode that has reached a
+    terminal state stays there.
+
+    Parameters
+    ----------
+    policy : array_like, shape (S, A) or (H, S, A)
+        The policy.
+    mdp : TabularMDP
+        The model.
+
+    Returns
+    -------
+    numpy.ndarray, shape (H + 1, S)
+        Row t is the distribution of s_t (each row sums to one).
+
+    Examples
+    --------
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = P[:, 1, 1] = 1.0
+    >>> mdp = TabularMDP.from_arrays(P, np.zeros((2, 2)), [1, 0], horizon=2)
+    >>> state_distribution([[0.5, 0.5], [0.0, 1.0]], mdp).tolist()
+    [[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]]
+    """
+    mdp = _check_mdp(mdp)
+    pi = _time_table(policy, "policy", mdp)
+    live = ~mdp.terminal
+    d = np.zeros((mdp.horizon + 1, mdp.n_states))
+    d[0] = mdp.initial
+    for t in range(mdp.horizon):
+        moving = np.where(live, d[t], 0.0)
+        d[t + 1] = np.einsum("s,sa,sat->t", moving, pi[t], mdp.P)
+        d[t + 1] += np.where(live, 0.0, d[t])  # ended episodes stay put
+    return d
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectories:
+    """Every trajectory of positive probability, from :func:`enumerate_trajectories`.
+
+    Row n describes one trajectory tau_n. After an episode ends, the state
+    stays the terminal state and the action is -1.
+
+    Attributes
+    ----------
+    mdp : TabularMDP
+        The model the trajectories belong to.
+    states : numpy.ndarray of int, shape (N, H + 1)
+    actions : numpy.ndarray of int, shape (N, H)
+    decided : numpy.ndarray of bool, shape (N, H)
+        Whether a decision was taken at step t (the episode was still on).
+    log_dynamics : numpy.ndarray, shape (N,)
+        log p(s_0) + sum_t log p(s_{t+1} | s_t, a_t).
+    rewards : numpy.ndarray, shape (N,)
+        The total reward sum_t r(s_t, a_t).
+
+    Examples
+    --------
+    >>> P = np.ones((1, 2, 1))
+    >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=2)
+    >>> paths = enumerate_trajectories(mdp)
+    >>> paths.actions.tolist(), paths.rewards.tolist()
+    ([[0, 0], [0, 1], [1, 0], [1, 1]], [2.0, 1.0, 1.0, 0.0])
+    """
+
+    mdp: TabularMDP
+    states: NDArray[np.int64]
+    actions: NDArray[np.int64]
+    decided: NDArray[np.bool_]
+    log_dynamics: NDArray[np.float64]
+    rewards: NDArray[np.float64]
+
+    def log_q(self, policy: ArrayLike) -> NDArray[np.float64]:
+        """log q_pi(tau) of every trajectory: the dynamics and the policy's choices.
+
+        Parameters
+        ----------
+        policy : array_like, shape (S, A) or (H, S, A)
+            The policy.
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+
+        Examples
+        --------
+        >>> P = np.ones((1, 2, 1))
+        >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=2)
+        >>> paths = enumerate_trajectories(mdp)
+        >>> np.exp(paths.log_q([[0.75, 0.25]])).round(4).tolist()
+        [0.5625, 0.1875, 0.1875, 0.0625]
+        """
+        pi = _time_table(policy, "policy", self.mdp)
+        return self.log_dynamics + self._sum_decisions(_log(pi))
+
+    def log_p(
+        self, *, alpha: float, prior: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
+        """log P(tau) of every trajectory, normalised by summing over them all.
+
+        The normaliser is the sum over the listed trajectories, computed
+        independently of :func:`soft_value_iteration`'s log Z.
+
+        Parameters
+        ----------
+        alpha : float
+            Temperature (> 0).
+        prior : array_like, shape (S, A) or (H, S, A), optional
+            The reference policy (uniform if omitted).
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+
+        Examples
+        --------
+        >>> P = np.ones((1, 2, 1))
+        >>> mdp = TabularMDP.from_arrays(P, [[1.0, 0.0]], [1.0], horizon=2)
+        >>> paths = enumerate_trajectories(mdp)
+        >>> np.exp(paths.log_p(alpha=1.0)).round(4).tolist()
+        [0.534, 0.1965, 0.1965, 0.0723]
+        """
+        alpha = positive_float(alpha, "alpha")
+        weights = (
+            self.log_dynamics
+            + self._sum_decisions(_log_prior(prior, self.mdp))
+            + self.rewards / alpha
+        )
+        return weights - logsumexp(weights)
+
+    def _sum_decisions(self, table: NDArray[np.float64]) -> NDArray[Any]:
+        """sum_t table[t, s_t, a_t] over the decisions taken."""
+        t = np.arange(self.actions.shape[1])
+        picked = table[t, self.states[:, :-1], np.maximum(self.actions, 0)]
+        return np.where(self.decided, picked, 0.0).sum(axis=1)
+
+
+def enumerate_trajectories(
+    mdp: TabularMDP, *, max_trajectories: int = 1_000_000
+) -> Trajectories:
+    """List every trajectory of positive probability (for checks and pictures).
+
+    The number of trajectories grows like (A x branching)^H, so this is for
+    tiny models: it refuses to list more than ``max_trajectories``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The model.
+    max_trajectories : int, optional
+        The largest number of trajectories to list.
+
+    Returns
+    -------
+    Trajectories
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> env = gym.make("FrozenLake-v1", is_slippery=False)
+    >>> paths = enumerate_trajectories(tabular_mdp(env, horizon=3))
+    >>> uniform = np.full((16, 4), 0.25)
+    >>> len(paths.rewards), round(float(np.exp(paths.log_q(uniform)).sum()), 6)
+    (58, 1.0)
+    """
+    mdp = _check_mdp(mdp)
+    limit = positive_int(max_trajectories, "max_trajectories")
+    start = np.flatnonzero(mdp.initial > 0)
+    states = start[:, None]
+    actions = np.zeros((len(start), 0), dtype=np.int64)
+    log_dyn = np.log(mdp.initial[start])
+    rewards = np.zeros(len(start))
+    for _ in range(mdp.horizon):
+        s = states[:, -1]
+        on = ~mdp.terminal[s]
+        # every (trajectory, action, next state) of positive probability
+        n, a, s2 = np.nonzero(on[:, None, None] & (mdp.P[s] > 0))
+        ended = np.flatnonzero(~on)
+        if len(n) + len(ended) > limit:
+            raise ValueError(
+                f"max_trajectories is {limit}, but this model has more "
+                "trajectories than that: shorten the horizon or raise it"
+            )
+        states = np.concatenate(
+            [
+                np.column_stack([states[n], s2]),
+                np.column_stack([states[ended], states[ended, -1]]),
+            ]
+        )
+        actions = np.concatenate(
+            [
+                np.column_stack([actions[n], a]),
+                np.column_stack([actions[ended], np.full(len(ended), -1)]),
+            ]
+        )
+        log_dyn = np.concatenate(
+            [log_dyn[n] + np.log(mdp.P[s[n], a, s2]), log_dyn[ended]]
+        )
+        rewards = np.concatenate([rewards[n] + mdp.R[s[n], a], rewards[ended]])
+    order = np.lexsort(actions.T[::-1])
+    return Trajectories(
+        mdp,
+        states[order],
+        actions[order],
+        actions[order] >= 0,
+        log_dyn[order],
+        rewards[order],
     )

@@ -1,0 +1,400 @@
+"""A tabular agent that learns from sampled episodes (chapter 5).
+
+The policy is a table of log-probabilities log pi_t(a | s), one row per time
+step t and state s. The agent never reads the environment's model: it samples
+episodes, scores each decision with the soft reward of the chapter,
+
+    r_t - alpha log(pi_t(a_t | s_t) / pi_ref(a_t | s_t)),
+
+and moves the table along the natural gradient of the soft return
+J_alpha(pi). For a softmax table the natural gradient is the soft advantage
+(see :func:`natural_gradient_step`), estimated from the episodes as
+
+    A(t, s, a) = mean of G_t after taking a in s at time t
+                 - mean of G_t after any action in s at time t,
+
+where G_t is the soft reward-to-go. A step of size ``step_size`` (lambda)
+moves log pi by lambda / alpha times that estimate; with lambda = 1 and exact
+advantages the step is one iteration of soft policy iteration,
+pi <- pi_ref exp(Q^pi / alpha) / normaliser.
+
+The model is read (by :func:`train_tabular` only) to score each policy
+exactly with :func:`~klcourse.rl.trajectory_kl`; the scores never feed back
+into learning.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import logsumexp
+
+from klcourse._random import Seed, derive_seed, make_rng
+from klcourse._validation import (
+    as_float_array,
+    positive_float,
+    positive_int,
+    probability_array,
+)
+from klcourse.rl.tabular import (
+    _log_prior,
+    soft_value_iteration,
+    soft_values,
+    tabular_mdp,
+)
+
+__all__ = [
+    "EpisodeBatch",
+    "TabularTraining",
+    "natural_gradient_step",
+    "sample_episodes",
+    "train_tabular",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class EpisodeBatch:
+    """Episodes of a fixed horizon H, as (episodes, H) arrays.
+
+    Step t of episode i is a decision when ``decided[i, t]``; after the
+    episode ends (a terminal state) the row is padded with action -1 and
+    reward 0.
+
+    Attributes
+    ----------
+    states, actions : numpy.ndarray of int, shape (B, H)
+        The state s_t seen and the action a_t taken.
+    rewards : numpy.ndarray, shape (B, H)
+        The reward r_t received.
+    decided : numpy.ndarray of bool, shape (B, H)
+        Whether step t was a decision of the episode.
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> env = gym.make("FrozenLake-v1", is_slippery=False)
+    >>> batch = sample_episodes(env, np.full((3, 16, 4), 0.25), episodes=5,
+    ...                         seed=0)
+    >>> batch.states.shape, batch.env_steps <= 15
+    ((5, 3), True)
+    """
+
+    states: NDArray[np.int64]
+    actions: NDArray[np.int64]
+    rewards: NDArray[np.float64]
+    decided: NDArray[np.bool_]
+
+    @property
+    def env_steps(self) -> int:
+        """The number of environment steps in the batch."""
+        return int(self.decided.sum())
+
+
+def _toy_text(env: Any) -> Any:
+    raw = getattr(env, "unwrapped", env)
+    if not isinstance(getattr(raw, "P", None), dict):
+        raise TypeError(
+            "env must be a toy-text environment with a transition table "
+            f"env.unwrapped.P, got {env!r}"
+        )
+    return raw
+
+
+def sample_episodes(
+    env: Any, policy: ArrayLike, *, episodes: int, seed: Seed = None
+) -> EpisodeBatch:
+    """Run a time-dependent tabular policy for ``episodes`` episodes.
+
+    Each episode starts from ``env.reset`` and lasts ``H = len(policy)``
+    decisions or until a terminal state. The episodes step
+    ``env.unwrapped`` (the environment whose model :func:`tabular_mdp`
+    reads), so wrappers such as a time limit do not cut them short.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        A toy-text environment (FrozenLake, CliffWalking, ...); it is reset
+        and stepped.
+    policy : array_like, shape (H, S, A)
+        ``policy[t, s]`` is the distribution of the action at time t in s.
+    episodes : int
+        Number of episodes B.
+    seed : int, numpy.random.Generator or None, optional
+        Seeds the actions and the environment's first reset.
+
+    Returns
+    -------
+    EpisodeBatch
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> env = gym.make("FrozenLake-v1", is_slippery=False)
+    >>> right = np.zeros((2, 16, 4)); right[..., 2] = 1.0
+    >>> sample_episodes(env, right, episodes=1, seed=0).states.tolist()
+    [[0, 1]]
+    """
+    raw = _toy_text(env)
+    n_states, n_actions = raw.observation_space.n, raw.action_space.n
+    pi = probability_array(policy, "policy", axis=-1)
+    if pi.ndim != 3 or pi.shape[1:] != (n_states, n_actions):
+        raise ValueError(
+            f"policy must have shape (H, {n_states}, {n_actions}) for this "
+            f"env, got {pi.shape}"
+        )
+    n = positive_int(episodes, "episodes")
+    rng = make_rng(seed)
+    horizon = pi.shape[0]
+    cumulative = np.cumsum(pi, axis=-1)
+    cumulative[..., -1] = 1.0  # guard against rounding in the last sum
+    draws = rng.random((n, horizon))
+    states = np.zeros((n, horizon), dtype=np.int64)
+    actions = np.full((n, horizon), -1, dtype=np.int64)
+    rewards = np.zeros((n, horizon))
+    decided = np.zeros((n, horizon), dtype=bool)
+    s, _ = raw.reset(seed=derive_seed(rng))
+    for i in range(n):
+        if i:
+            s, _ = raw.reset()
+        for t in range(horizon):
+            # the first action whose cumulative probability exceeds the draw
+            a = int(np.searchsorted(cumulative[t, s], draws[i, t], "right"))
+            states[i, t], actions[i, t], decided[i, t] = s, a, True
+            s, reward, terminated, _, _ = raw.step(a)
+            rewards[i, t] = reward
+            if terminated:
+                break
+    return EpisodeBatch(states, actions, rewards, decided)
+
+
+def natural_gradient_step(
+    log_policy: ArrayLike,
+    batch: EpisodeBatch,
+    *,
+    alpha: float,
+    step_size: float,
+    prior: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    r"""One natural-gradient step of the soft return, estimated from episodes.
+
+    .. math::
+        \log\pi_t(a|s) \leftarrow \log\pi_t(a|s)
+            + \frac{\lambda}{\alpha}\,\hat A_t(s, a) + \text{const}
+
+    where :math:`\hat A_t(s, a)` is the mean soft reward-to-go after
+    (t, s, a) minus the mean after (t, s) in ``batch``, and 0 for actions
+    the batch did not try there (no evidence, no change).
+
+    Parameters
+    ----------
+    log_policy : array_like, shape (H, S, A)
+        log pi_t(a | s) of the policy that sampled ``batch`` (-inf where an
+        action is never taken).
+    batch : EpisodeBatch
+        Episodes sampled with that policy.
+    alpha : float
+        Temperature (> 0).
+    step_size : float
+        lambda in (0, 1]: the fraction of a soft-policy-iteration step.
+    prior : array_like, shape (S, A) or (H, S, A), optional
+        The reference policy (uniform if omitted).
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, S, A)
+        The new log-probabilities (each row normalised).
+
+    Examples
+    --------
+    >>> batch = EpisodeBatch(  # two one-step episodes in state 0
+    ...     states=np.array([[0], [0]]), actions=np.array([[0], [1]]),
+    ...     rewards=np.array([[1.0], [0.0]]), decided=np.ones((2, 1), bool),
+    ... )
+    >>> uniform = np.log(np.full((1, 1, 2), 0.5))
+    >>> new = natural_gradient_step(uniform, batch, alpha=1.0, step_size=1.0)
+    >>> np.exp(new[0, 0]).round(4)  # soft policy iteration: pi ~ e^(r)
+    array([0.7311, 0.2689])
+    """
+    log_pi = as_float_array(log_policy, "log_policy")
+    if log_pi.ndim != 3:
+        raise ValueError(
+            f"log_policy must have shape (H, S, A), got {log_pi.shape}"
+        )
+    if not isinstance(batch, EpisodeBatch):
+        raise TypeError(
+            f"batch must be an EpisodeBatch, got {type(batch).__name__}"
+        )
+    if batch.states.shape[1] != log_pi.shape[0]:
+        raise ValueError(
+            f"batch has episodes of {batch.states.shape[1]} steps, but "
+            f"log_policy has a horizon of {log_pi.shape[0]}"
+        )
+    alpha = positive_float(alpha, "alpha")
+    step = positive_float(step_size, "step_size", maximum=1.0)
+    H, S, A = log_pi.shape
+    log_prior = (
+        np.full(log_pi.shape, -np.log(A))
+        if prior is None
+        else _log_prior_table(prior, log_pi.shape)
+    )
+    # the (t, s, a) of every decision in the batch, flat
+    taken = batch.decided
+    t = np.broadcast_to(np.arange(H), taken.shape)[taken]
+    s, a = batch.states[taken], batch.actions[taken]
+    # the soft reward of each decision: r - alpha log(pi / pi_ref), (B, H)
+    soft = np.zeros(taken.shape)
+    soft[taken] = batch.rewards[taken] - alpha * (
+        log_pi[t, s, a] - log_prior[t, s, a]
+    )
+    # soft reward-to-go G_t = sum_{k >= t} soft_k, (B, H)
+    to_go = np.cumsum(soft[:, ::-1], axis=1)[:, ::-1]
+    # average G_t over the visits of each (t, s, a) and of each (t, s)
+    total, visits = np.zeros((H, S, A)), np.zeros((H, S, A))
+    np.add.at(total, (t, s, a), to_go[taken])
+    np.add.at(visits, (t, s, a), 1.0)
+    state_mean = total.sum(-1, keepdims=True) / np.maximum(
+        visits.sum(-1, keepdims=True), 1.0
+    )
+    advantage = np.where(
+        visits > 0, total / np.maximum(visits, 1.0) - state_mean, 0.0
+    )
+    new = log_pi + step / alpha * advantage
+    return new - logsumexp(new, axis=-1, keepdims=True)
+
+
+def _log_prior_table(prior: ArrayLike, shape: tuple[int, ...]) -> Any:
+    table = probability_array(prior, "prior", axis=-1)
+    if table.shape == shape[1:]:
+        table = np.broadcast_to(table, shape)
+    if table.shape != shape:
+        raise ValueError(
+            f"prior must have shape (S, A) = {shape[1:]} or (H, S, A) = "
+            f"{shape}, got {table.shape}"
+        )
+    return np.log(table, where=table > 0, out=np.full(shape, -np.inf))
+
+
+@dataclass(frozen=True, eq=False)
+class TabularTraining:
+    """The result of :func:`train_tabular`.
+
+    Attributes
+    ----------
+    policy : numpy.ndarray, shape (H, S, A)
+        The learned policy pi_t(a | s).
+    kl_history : numpy.ndarray
+        The exact KL(q_pi || P) after each update, one entry per update.
+    env_steps : numpy.ndarray of int
+        Environment steps taken by the end of each update, one entry per
+        update.
+    min_kl : float
+        The smallest KL any policy reaches (``SoftOptimum.min_kl``).
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> env = gym.make("FrozenLake-v1", is_slippery=False)
+    >>> run = train_tabular(env, horizon=6, alpha=0.5, steps=2_000, seed=0)
+    >>> run.policy.shape, len(run.kl_history) == len(run.env_steps)
+    ((6, 16, 4), True)
+    """
+
+    policy: NDArray[np.float64]
+    kl_history: NDArray[np.float64]
+    env_steps: NDArray[np.int64]
+    min_kl: float
+
+
+_AGENT_SETTINGS = {"batch_episodes": 200, "step_size": 0.2}
+
+
+def train_tabular(
+    env: Any,
+    *,
+    horizon: int,
+    alpha: float,
+    steps: int,
+    seed: Seed = None,
+    prior: ArrayLike | None = None,
+    **agent_settings: Any,
+) -> TabularTraining:
+    """Train the time-indexed tabular agent on a toy-text environment.
+
+    The policy starts at the prior. Each update samples ``batch_episodes``
+    episodes (:func:`sample_episodes`) and takes one
+    :func:`natural_gradient_step`; after it the policy is scored exactly
+    with the reverse KL to the optimal-trajectory distribution.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        A toy-text environment; a copy is stepped, ``env`` is left alone.
+    horizon : int
+        Decisions per episode H.
+    alpha : float
+        Temperature (> 0).
+    steps : int
+        Environment steps to train for (the last batch may overshoot).
+    seed : int, numpy.random.Generator or None, optional
+        Seeds the actions and the environment's resets.
+    prior : array_like, shape (S, A) or (H, S, A), optional
+        The reference policy pi_ref (uniform if omitted); the agent never
+        takes an action the prior forbids.
+    **agent_settings
+        ``batch_episodes`` (int, default 200): episodes per update;
+        ``step_size`` (float in (0, 1], default 0.2): lambda of
+        :func:`natural_gradient_step`.
+
+    Returns
+    -------
+    TabularTraining
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> env = gym.make("FrozenLake-v1", desc=["SF", "FG"], is_slippery=False)
+    >>> run = train_tabular(env, horizon=3, alpha=0.5, steps=3_000, seed=0)
+    >>> bool(run.kl_history[-1] - run.min_kl < 0.1)
+    True
+    """
+    unknown = sorted(set(agent_settings) - set(_AGENT_SETTINGS))
+    if unknown:
+        raise TypeError(
+            f"{unknown[0]} is not a setting of the tabular agent; the "
+            f"settings are {', '.join(_AGENT_SETTINGS)}"
+        )
+    settings = {**_AGENT_SETTINGS, **agent_settings}
+    batch_episodes = positive_int(settings["batch_episodes"], "batch_episodes")
+    step_size = positive_float(settings["step_size"], "step_size", maximum=1.0)
+    alpha = positive_float(alpha, "alpha")
+    steps = positive_int(steps, "steps")
+    mdp = tabular_mdp(env, horizon=horizon)
+    log_prior = _log_prior(prior, mdp)
+    optimum = soft_value_iteration(mdp, alpha=alpha, prior=prior)
+    rng = make_rng(seed)
+    own_env = copy.deepcopy(_toy_text(env))
+    log_pi = log_prior.copy()  # start at the prior
+    kl_history, env_steps, taken = [], [], 0
+    while taken < steps:
+        batch = sample_episodes(
+            own_env, np.exp(log_pi), episodes=batch_episodes, seed=rng
+        )
+        taken += batch.env_steps
+        log_pi = natural_gradient_step(
+            log_pi, batch, alpha=alpha, step_size=step_size, prior=prior
+        )
+        soft_return = soft_values(
+            np.exp(log_pi), mdp, alpha=alpha, prior=prior
+        ).soft_return
+        kl_history.append(optimum.log_partition - soft_return / alpha)
+        env_steps.append(taken)
+    return TabularTraining(
+        np.exp(log_pi),
+        np.array(kl_history),
+        np.array(env_steps, dtype=np.int64),
+        optimum.min_kl,
+    )

@@ -1,0 +1,256 @@
+"""klcourse.rl.natural: the tabular agent that learns from sampled episodes."""
+
+from __future__ import annotations
+
+import copy
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from klcourse.rl import (
+    EpisodeBatch,
+    natural_gradient_step,
+    sample_episodes,
+    soft_value_iteration,
+    soft_values,
+    tabular_mdp,
+    train_tabular,
+    trajectory_kl,
+)
+
+TINY = {"desc": ["SF", "FG"], "is_slippery": False}
+
+
+def lake(**options) -> gym.Env:
+    return gym.make("FrozenLake-v1", **{"is_slippery": False, **options})
+
+
+def test_train_tabular_reaches_the_minimum_on_a_small_deterministic_lake() -> (
+    None
+):
+    run = train_tabular(lake(), horizon=8, alpha=0.2, steps=60_000, seed=0)
+    assert run.env_steps[-1] >= 60_000 > run.env_steps[-2]
+    assert np.all(np.diff(run.env_steps) > 0)
+    assert len(run.kl_history) == len(run.env_steps)
+    mdp = tabular_mdp(lake(), horizon=8)
+    optimum = soft_value_iteration(mdp, alpha=0.2)
+    assert run.min_kl == optimum.min_kl
+    assert abs(run.min_kl) < 1e-9  # deterministic, fixed start
+    assert run.kl_history[-1] - run.min_kl < 0.1
+    uniform = trajectory_kl(np.full((16, 4), 0.25), mdp, alpha=0.2).kl
+    assert uniform > 0.3  # where it started: the prior
+    # the history is the exact KL of the policy it reports
+    kl = (
+        optimum.log_partition
+        - soft_values(run.policy, mdp, alpha=0.2).soft_return / 0.2
+    )
+    assert run.kl_history[-1] == pytest.approx(kl, rel=1e-9)
+
+
+def test_a_stochastic_lake_leaves_a_gap_the_agent_cannot_close() -> None:
+    env = gym.make("FrozenLake-v1", desc=["SFF", "FHF", "FFG"])
+    run = train_tabular(
+        env, horizon=4, alpha=0.2, steps=20_000, seed=1, batch_episodes=100
+    )
+    assert run.min_kl > 0.01
+    assert np.all(run.kl_history >= run.min_kl - 1e-12)
+    assert run.kl_history[-1] - run.min_kl < 0.05
+
+
+def test_with_exact_data_a_full_step_is_soft_policy_iteration() -> None:
+    """Every action tried, each with a known return: pi = pi_ref e^(Q/alpha)."""
+    rewards = np.array([1.0, -0.5, 0.25])
+    batch = EpisodeBatch(
+        states=np.zeros((6, 1), dtype=np.int64),
+        actions=np.array([[0], [1], [2], [0], [1], [2]]),
+        rewards=np.tile(rewards, 2)[:, None],
+        decided=np.ones((6, 1), dtype=bool),
+    )
+    prior = np.array([[0.5, 0.3, 0.2]])
+    log_pi = np.log([[[0.2, 0.5, 0.3]]])
+    new = natural_gradient_step(
+        log_pi, batch, alpha=0.7, step_size=1.0, prior=prior
+    )
+    expected = prior[0] * np.exp(rewards / 0.7)
+    assert np.allclose(np.exp(new[0, 0]), expected / expected.sum())
+    # a smaller step moves part of the way, geometrically
+    half = natural_gradient_step(
+        log_pi, batch, alpha=0.7, step_size=0.5, prior=prior
+    )
+    mixed = 0.5 * log_pi[0, 0] + 0.5 * np.log(expected)
+    assert np.allclose(half[0, 0], mixed - np.logaddexp.reduce(mixed))
+
+
+def test_no_evidence_no_change() -> None:
+    batch = EpisodeBatch(
+        states=np.array([[0, 1], [0, 1]]),
+        actions=np.array([[0, 2], [1, 2]]),
+        rewards=np.array([[1.0, 0.0], [0.0, 0.0]]),
+        decided=np.ones((2, 2), dtype=bool),
+    )
+    rng = np.random.default_rng(0)
+    log_pi = np.log(rng.dirichlet(np.ones(3), size=(2, 3)))
+    new = natural_gradient_step(log_pi, batch, alpha=1.0, step_size=0.5)
+    # states not visited at a time step keep their row
+    assert np.allclose(new[0, 1:], log_pi[0, 1:])
+    assert np.allclose(new[1, [0, 2]], log_pi[1, [0, 2]])
+    # one action tried at (t=1, s=1): its advantage is 0, the row stays
+    assert np.allclose(new[1, 1], log_pi[1, 1])
+    # at (t=0, s=0) action 2 was not tried: its logit is unchanged
+    # relative to the normaliser's shift that the tried actions cause
+    shift = new[0, 0] - log_pi[0, 0]
+    assert shift[0] > shift[2] > shift[1]
+
+
+def test_the_sampled_step_follows_the_exact_soft_advantage() -> None:
+    """With many episodes, A-hat matches Q - alpha log(pi / pi_ref) - V."""
+    env = lake(**TINY)
+    mdp = tabular_mdp(env, horizon=2)
+    rng = np.random.default_rng(1)
+    policy = rng.dirichlet(np.ones(4), size=(2, 4))
+    alpha = 0.5
+    batch = sample_episodes(env, policy, episodes=15_000, seed=2)
+    new = natural_gradient_step(
+        np.log(policy), batch, alpha=alpha, step_size=1.0
+    )
+    values = soft_values(policy, mdp, alpha=alpha)
+    exact = values.Q - alpha * np.log(policy * 4) - values.V[:-1, :, None]
+    for t, s in [(0, 0), (1, 1), (1, 2)]:  # states visited often
+        estimate = alpha * (new[t, s] - np.log(policy[t, s]))
+        # equal up to a constant per state (the softmax normaliser)
+        difference = estimate - exact[t, s]
+        assert np.ptp(difference) < 0.06, (t, s, estimate, exact[t, s])
+
+
+def test_the_agent_never_takes_an_action_the_prior_forbids() -> None:
+    env = lake(**TINY)
+    prior = np.full((4, 4), 0.25)
+    prior[0] = [0.0, 1 / 3, 1 / 3, 1 / 3]  # never "left" in the start state
+    run = train_tabular(
+        env, horizon=3, alpha=0.5, steps=5_000, seed=0, prior=prior
+    )
+    assert np.all(run.policy[:, 0, 0] == 0.0)
+    assert run.kl_history[-1] - run.min_kl < 0.05
+    batch = sample_episodes(env, run.policy, episodes=500, seed=0)
+    start = batch.decided & (batch.states == 0)
+    assert start.any() and not np.any(batch.actions[start] == 0)
+
+
+def test_sample_episodes_follow_the_policy_and_stop_at_terminal_states() -> (
+    None
+):
+    env = lake(**TINY)
+    down = np.zeros((4, 4, 4))
+    down[..., 1] = 1.0  # down: 0 -> 2 -> 2 (the bottom edge) ...
+    down[1:, 2] = [0.0, 0.0, 1.0, 0.0]  # ... then right, to the goal 3
+    batch = sample_episodes(env, down, episodes=3, seed=0)
+    assert batch.states.tolist() == [[0, 2, 0, 0]] * 3
+    assert batch.actions.tolist() == [[1, 2, -1, -1]] * 3
+    assert batch.rewards.tolist() == [[0.0, 1.0, 0.0, 0.0]] * 3
+    assert batch.decided.sum() == batch.env_steps == 6
+
+
+def test_sampling_is_seeded_without_side_effects() -> None:
+    env = gym.make("FrozenLake-v1", desc=["SFF", "FHF", "FFG"])
+    policy = np.full((5, 9, 4), 0.25)
+    state = np.random.get_state()
+    first = sample_episodes(env, policy, episodes=50, seed=3)
+    again = sample_episodes(env, policy, episodes=50, seed=3)
+    other = sample_episodes(env, policy, episodes=50, seed=4)
+    assert np.array_equal(first.states, again.states)
+    assert np.array_equal(first.actions, again.actions)
+    assert not np.array_equal(first.states, other.states)
+    after = np.random.get_state()
+    assert np.array_equal(after[1], state[1]) and after[2:] == state[2:]
+    # a generator is advanced; the same seed gives the same training run
+    rng = np.random.default_rng(5)
+    one = train_tabular(env, horizon=5, alpha=0.5, steps=2_000, seed=rng)
+    two = train_tabular(env, horizon=5, alpha=0.5, steps=2_000, seed=rng)
+    assert not np.array_equal(one.kl_history, two.kl_history)
+    three = train_tabular(
+        env, horizon=5, alpha=0.5, steps=2_000, seed=np.random.default_rng(5)
+    )
+    assert np.array_equal(one.kl_history, three.kl_history)
+
+
+def test_train_tabular_leaves_the_callers_environment_alone() -> None:
+    env = lake(**TINY)
+    env.reset(seed=0)
+    env.step(2)  # the caller's episode is at state 1
+    before = copy.deepcopy(env.unwrapped.s)
+    train_tabular(env, horizon=3, alpha=0.5, steps=500, seed=0)
+    assert env.unwrapped.s == before == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        (
+            {"batch_size": 10},
+            TypeError,
+            (
+                "batch_size is not a setting of the tabular agent; the "
+                "settings are batch_episodes, step_size"
+            ),
+        ),
+        ({"step_size": 1.5}, ValueError, "step_size must be at most 1.0"),
+        ({"step_size": 0}, ValueError, "step_size must be a finite positive"),
+        ({"batch_episodes": 0}, ValueError, "batch_episodes must be at least"),
+        ({"alpha": 0.0}, ValueError, "alpha must be a finite positive"),
+        ({"steps": 0}, ValueError, "steps must be at least 1"),
+        ({"horizon": 2.5}, TypeError, "horizon must be an integer"),
+        ({"seed": "0"}, TypeError, "seed must be an int"),
+        (
+            {"prior": np.full((4, 3), 1 / 3)},
+            ValueError,
+            r"prior must have shape \(S, A\) = \(4, 4\)",
+        ),
+        (
+            {"prior": np.full((4, 4), 0.3)},
+            ValueError,
+            "prior must sum to 1",
+        ),
+    ],
+)
+def test_train_tabular_errors(settings, error, message) -> None:
+    arguments = {"horizon": 3, "alpha": 0.5, "steps": 100, **settings}
+    with pytest.raises(error, match="^" + message):
+        train_tabular(lake(**TINY), **arguments)
+
+
+def test_sampling_and_step_errors() -> None:
+    env = lake(**TINY)
+    with pytest.raises(TypeError, match="^env must be a toy-text environment"):
+        sample_episodes(
+            gym.make("CartPole-v1"), np.ones((1, 4, 2)) / 2, episodes=1
+        )
+    with pytest.raises(
+        ValueError, match=r"^policy must have shape \(H, 4, 4\)"
+    ):
+        sample_episodes(env, np.full((4, 4), 0.25), episodes=1)
+    with pytest.raises(ValueError, match="^policy must sum to 1"):
+        sample_episodes(env, np.full((2, 4, 4), 0.3), episodes=1)
+    with pytest.raises(ValueError, match="^episodes must be at least 1"):
+        sample_episodes(env, np.full((2, 4, 4), 0.25), episodes=0)
+    batch = sample_episodes(env, np.full((2, 4, 4), 0.25), episodes=2)
+    with pytest.raises(ValueError, match=r"^log_policy must have shape"):
+        natural_gradient_step(
+            np.zeros((4, 4)), batch, alpha=1.0, step_size=0.5
+        )
+    with pytest.raises(TypeError, match="^batch must be an EpisodeBatch"):
+        natural_gradient_step(
+            np.zeros((2, 4, 4)), [batch], alpha=1.0, step_size=0.5
+        )
+    with pytest.raises(ValueError, match="^batch has episodes of 2 steps"):
+        natural_gradient_step(
+            np.zeros((3, 4, 4)), batch, alpha=1.0, step_size=0.5
+        )
+    with pytest.raises(ValueError, match="^prior must sum to 1"):
+        natural_gradient_step(
+            np.zeros((2, 4, 4)),
+            batch,
+            alpha=1.0,
+            step_size=0.5,
+            prior=np.full((4, 4), 0.3),
+        )

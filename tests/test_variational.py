@@ -1,0 +1,463 @@
+"""klcourse.variational: the ELBO identity, mean-field Gaussians, a VAE and the bottleneck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.optimize
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+from sklearn.datasets import load_digits
+
+import klcourse
+from klcourse import kl_gaussian, kl_mvn
+from klcourse.supervised import NotFittedError
+from klcourse.variational import (
+    VAE,
+    CAVIResult,
+    ConjugateNormal,
+    VIBClassifier,
+    cavi_gaussian,
+    mean_field_gaussian,
+)
+
+
+def random_covariance(rng: np.random.Generator, d: int) -> np.ndarray:
+    a = rng.normal(size=(d, d))
+    return a @ a.T + 0.2 * np.eye(d)
+
+
+# --- the ELBO identity on the conjugate model --------------------------------------------------
+
+
+def evidence_oracle(model: ConjugateNormal, x: np.ndarray) -> float:
+    """log p(x) from the marginal x ~ N(m0 1, sigma^2 I + s0^2 1 1^T) (scipy)."""
+    n = x.size
+    cov = model.noise_std**2 * np.eye(n) + model.prior_std**2 * np.ones((n, n))
+    return float(stats.multivariate_normal(np.full(n, model.prior_mean), cov).logpdf(x))
+
+
+def posterior_oracle(model: ConjugateNormal, x: np.ndarray) -> tuple[float, float]:
+    """Mean and std of z | x by conditioning the joint Gaussian of (z, x)."""
+    n = x.size
+    cov_xx = model.noise_std**2 * np.eye(n) + model.prior_std**2 * np.ones((n, n))
+    cov_zx = model.prior_std**2 * np.ones(n)
+    gain = np.linalg.solve(cov_xx, cov_zx)
+    mean = model.prior_mean + gain @ (x - model.prior_mean)
+    return float(mean), float(np.sqrt(model.prior_std**2 - gain @ cov_zx))
+
+
+MODELS = [
+    ConjugateNormal(0.0, 1.0, 1.0),
+    ConjugateNormal(prior_mean=-2.0, prior_std=3.0, noise_std=0.5),
+    ConjugateNormal(prior_mean=1.5, prior_std=0.2, noise_std=4.0),
+]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_posterior_and_evidence_match_gaussian_conditioning(model: ConjugateNormal) -> None:
+    x = np.random.default_rng(0).normal(1.0, 2.0, size=7)
+    mean, std = model.posterior(x)
+    oracle_mean, oracle_std = posterior_oracle(model, x)
+    assert mean == pytest.approx(oracle_mean, rel=1e-10, abs=1e-12)
+    assert std == pytest.approx(oracle_std, rel=1e-10)
+    assert model.log_evidence(x) == pytest.approx(evidence_oracle(model, x), rel=1e-12, abs=1e-10)
+
+
+def test_log_joint_matches_scipy() -> None:
+    model, x, z = MODELS[1], np.array([0.3, -1.0, 2.0]), np.array([-1.0, 0.0, 0.7])
+    expected = stats.norm(model.prior_mean, model.prior_std).logpdf(z) + stats.norm(
+        z[None, :], model.noise_std
+    ).logpdf(x[:, None]).sum(axis=0)
+    assert np.allclose(model.log_joint(x, z), expected, rtol=1e-12)
+    assert isinstance(model.log_joint(x, 0.5), float)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_elbo_identity_holds_to_1e_10(model: ConjugateNormal) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=5)
+    post_mean, post_std = model.posterior(x)
+    q_mean = post_mean + rng.normal(0, 2, size=50)
+    q_std = post_std * np.exp(rng.normal(0, 1, size=50))
+    elbo = model.elbo(x, q_mean, q_std)
+    kl = kl_gaussian(q_mean, q_std, post_mean, post_std)
+    assert np.all(np.abs(elbo + kl - evidence_oracle(model, x)) < 1e-10)
+    assert np.all(elbo < evidence_oracle(model, x))
+    assert model.elbo(x, post_mean, post_std) == pytest.approx(evidence_oracle(model, x), abs=1e-10)
+
+
+def test_elbo_closed_form_matches_quadrature() -> None:
+    model, x = MODELS[1], np.array([0.5, -0.2, 1.7, 0.9])
+    for m, s in [(0.0, 1.0), (1.2, 0.1), (-3.0, 2.5)]:
+        q = stats.norm(m, s)
+
+        def integrand(z: float, q=q) -> float:
+            return q.pdf(z) * (model.log_joint(x, z) - q.logpdf(z))
+
+        quad, _ = scipy.integrate.quad(integrand, m - 12 * s, m + 12 * s, epsabs=1e-12)
+        assert model.elbo(x, m, s) == pytest.approx(quad, abs=1e-8)
+
+
+def test_conjugate_model_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match="prior_std must be a finite positive"):
+        ConjugateNormal(prior_std=0.0)
+    with pytest.raises(ValueError, match="noise_std must be a finite positive"):
+        ConjugateNormal(noise_std=float("nan"))
+    with pytest.raises(TypeError, match="prior_std must be a number"):
+        ConjugateNormal(prior_std="1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="prior_mean must be finite"):
+        ConjugateNormal(prior_mean=float("inf"))
+    model = ConjugateNormal()
+    with pytest.raises(ValueError, match="x must be a non-empty 1-D array"):
+        model.posterior([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="x must be a non-empty 1-D array"):
+        model.log_evidence([])
+    with pytest.raises(ValueError, match="x must be finite"):
+        model.log_evidence([1.0, np.nan])
+    with pytest.raises(ValueError, match="std must be strictly positive"):
+        model.elbo([1.0], 0.0, -1.0)
+
+
+# --- mean-field Gaussians ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_mean_field_is_one_over_the_precision_diagonal_or_the_marginals(d: int) -> None:
+    rng = np.random.default_rng(d)
+    mean, cov = rng.normal(size=d), random_covariance(rng, d)
+    rev_mean, rev_var = mean_field_gaussian(mean, cov)
+    fwd_mean, fwd_var = mean_field_gaussian(mean, cov, direction="forward")
+    assert np.array_equal(rev_mean, mean) and np.array_equal(fwd_mean, mean)
+    assert np.allclose(rev_var, 1 / np.diag(np.linalg.inv(cov)), rtol=1e-10)
+    assert np.array_equal(fwd_var, np.diag(cov))
+    assert np.all(rev_var <= fwd_var * (1 + 1e-12))
+
+
+@pytest.mark.parametrize("direction", ["reverse", "forward"])
+def test_mean_field_minimises_the_kl_over_factorised_gaussians(direction: str) -> None:
+    """Independent oracle: minimise kl_mvn numerically over diagonal Gaussians."""
+    rng = np.random.default_rng(7)
+    mean, cov = rng.normal(size=3), random_covariance(rng, 3)
+
+    def kl(params: np.ndarray) -> float:
+        m, var = params[:3], np.diag(np.exp(params[3:]))
+        if direction == "reverse":
+            return float(kl_mvn(m, var, mean, cov))
+        return float(kl_mvn(mean, cov, m, var))
+
+    found = scipy.optimize.minimize(kl, np.zeros(6), method="BFGS", options={"gtol": 1e-10})
+    exact_mean, exact_var = mean_field_gaussian(mean, cov, direction=direction)
+    assert np.allclose(found.x[:3], exact_mean, atol=1e-4)
+    assert np.allclose(np.exp(found.x[3:]), exact_var, rtol=1e-4)
+    assert kl(np.concatenate([exact_mean, np.log(exact_var)])) <= found.fun + 1e-10
+
+
+@given(st.floats(-0.999, 0.999), st.floats(0.1, 10.0), st.floats(0.1, 10.0))
+def test_in_two_dimensions_both_minima_equal_the_mutual_information(
+    rho: float, scale_1: float, scale_2: float
+) -> None:
+    cov = np.array([[scale_1**2, rho * scale_1 * scale_2], [rho * scale_1 * scale_2, scale_2**2]])
+    mean = np.zeros(2)
+    information = -0.5 * np.log1p(-(rho**2))
+    _, rev_var = mean_field_gaussian(mean, cov)
+    _, fwd_var = mean_field_gaussian(mean, cov, direction="forward")
+    assert np.all(rev_var <= fwd_var * (1 + 1e-12))
+    assert float(kl_mvn(mean, np.diag(rev_var), mean, cov)) == pytest.approx(information, rel=1e-6, abs=1e-9)
+    assert float(kl_mvn(mean, cov, mean, np.diag(fwd_var))) == pytest.approx(information, rel=1e-6, abs=1e-9)
+
+
+def test_mean_field_refuses_a_covariance_that_is_not_positive_definite() -> None:
+    with pytest.raises(ValueError, match="cov must be positive definite"):
+        mean_field_gaussian([0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="cov must be positive definite"):
+        cavi_gaussian([0.0, 0.0], [[1.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="cov must be symmetric"):
+        mean_field_gaussian([0.0, 0.0], [[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"cov must have shape \(2, 2\)"):
+        mean_field_gaussian([0.0, 0.0], np.eye(3))
+    with pytest.raises(ValueError, match="mean must have shape"):
+        mean_field_gaussian([[0.0, 0.0]], np.eye(2))
+    with pytest.raises(ValueError, match="cov must be finite"):
+        mean_field_gaussian([0.0, 0.0], [[1.0, np.nan], [np.nan, 1.0]])
+    with pytest.raises(ValueError, match="direction must be one of"):
+        mean_field_gaussian([0.0], [[1.0]], direction="sideways")
+    with pytest.raises(TypeError, match="direction must be one of"):
+        mean_field_gaussian([0.0], [[1.0]], direction=1)  # type: ignore[arg-type]
+
+
+def test_cavi_converges_to_the_mean_field_optimum() -> None:
+    rng = np.random.default_rng(3)
+    for d in (2, 4, 6):
+        mean, cov = rng.normal(size=d), random_covariance(rng, d)
+        result = cavi_gaussian(mean, cov, init=rng.normal(0, 5, size=d))
+        exact_mean, exact_var = mean_field_gaussian(mean, cov)
+        assert isinstance(result, CAVIResult) and result.converged
+        assert np.allclose(result.mean, exact_mean, atol=1e-9)
+        assert np.allclose(result.var, exact_var, rtol=1e-12)
+        assert result.history.shape == (result.n_sweeps * d + 1, d)
+
+
+def test_every_cavi_update_lowers_the_reverse_kl() -> None:
+    rng = np.random.default_rng(4)
+    mean, cov = rng.normal(size=4), random_covariance(rng, 4)
+    result = cavi_gaussian(mean, cov, init=np.full(4, 10.0), max_sweeps=20)
+    kls = [float(kl_mvn(m, np.diag(result.var), mean, cov)) for m in result.history]
+    assert np.all(np.diff(kls) <= 1e-12 * (1 + np.abs(kls[:-1])))
+    assert kls[-1] < kls[0]
+
+
+def test_cavi_error_shrinks_by_rho_squared_per_sweep_in_two_dimensions() -> None:
+    rho = 0.9
+    result = cavi_gaussian([0.0, 0.0], [[1.0, rho], [rho, 1.0]], init=[0.0, 1.0], max_sweeps=5)
+    second = result.history[2::2, 1]  # z_2 after each sweep
+    assert np.allclose(second, rho ** (2 * np.arange(1, 6)), rtol=1e-12)
+    assert not result.converged and result.n_sweeps == 5
+
+
+def test_cavi_refuses_bad_options() -> None:
+    with pytest.raises(ValueError, match="init must have shape"):
+        cavi_gaussian([0.0, 0.0], np.eye(2), init=[1.0])
+    with pytest.raises(ValueError, match="max_sweeps must be at least 1"):
+        cavi_gaussian([0.0], [[1.0]], max_sweeps=0)
+    with pytest.raises(ValueError, match="tol must be a finite positive"):
+        cavi_gaussian([0.0], [[1.0]], tol=-1.0)
+
+
+# --- the VAE -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits() -> np.ndarray:
+    return (load_digits().data[:600] > 7).astype(float)
+
+
+@pytest.fixture(scope="module")
+def vae(digits: np.ndarray) -> VAE:
+    return VAE(2, hidden=(64,), epochs=15, lr=3e-3, seed=0).fit(digits[:500])
+
+
+def test_vae_kl_term_matches_kl_mvn(vae: VAE, digits: np.ndarray) -> None:
+    mean, var = vae.encode(digits[500:])
+    covariances = var[:, :, None] * np.eye(2)
+    expected = kl_mvn(mean, covariances, np.zeros(2), np.eye(2))
+    assert np.allclose(vae.kl(digits[500:]), expected, rtol=1e-10, atol=1e-12)
+    assert vae.kl(digits).min() > 0
+
+
+def test_vae_history_records_both_terms_per_epoch(vae: VAE) -> None:
+    assert set(vae.history_) == {"reconstruction", "kl"}
+    assert all(len(values) == 15 for values in vae.history_.values())
+    assert vae.history_["reconstruction"][-1] < vae.history_["reconstruction"][0]
+
+
+def mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    """The mean of paired differences and its standard error."""
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def test_importance_weighted_bound_tightens_with_more_samples(vae: VAE, digits: np.ndarray) -> None:
+    test = np.repeat(digits[500:], 10, axis=0)  # 10 draws per held-out image
+    elbo = vae.elbo(test, n_samples=64, seed=1)
+    bounds = {k: vae.log_likelihood(test, n_samples=k, seed=2) for k in (1, 16, 256)}
+    # K = 1 is an unbiased estimate of the ELBO: they agree within Monte Carlo error
+    mean, error = mean_and_error(bounds[1] - elbo)
+    assert abs(mean) < 4 * error
+    # on average, 16 samples give a clearly higher (tighter) bound than one
+    mean, error = mean_and_error(bounds[16] - elbo)
+    assert mean > 6 * error
+    mean, error = mean_and_error(bounds[16] - bounds[1])
+    assert mean > 4 * error
+    # and 256 samples are no worse than 16 (the gain is small once q fits well)
+    mean, error = mean_and_error(bounds[256] - bounds[16])
+    assert mean > -2 * error
+
+
+def test_bounds_stay_below_log_likelihood_by_quadrature() -> None:
+    """With a 1-D latent, log p(x) is an integral over z, computed by quad."""
+    rng = np.random.default_rng(5)
+    patterns = np.kron(np.eye(4), np.ones((1, 3)))  # four images of 12 pixels
+    X = patterns[rng.integers(0, 4, size=200)]
+    model = VAE(1, hidden=(16,), epochs=40, lr=1e-2, seed=0).fit(X)
+
+    def log_p(x: np.ndarray) -> float:
+        def integrand(z: float) -> float:
+            pixels = model.decode([[z]])[0]
+            likelihood = np.prod(np.where(x == 1, pixels, 1 - pixels))
+            return float(likelihood * stats.norm.pdf(z))
+
+        value, _ = scipy.integrate.quad(
+            integrand, -10, 10, epsabs=1e-14, limit=400, points=[-3, -1, 0, 1, 3]
+        )
+        return float(np.log(value))
+
+    exact = np.repeat([log_p(x) for x in patterns], 300)
+    repeated = np.repeat(patterns, 300, axis=0)  # 300 draws per pattern
+    estimates = {
+        "elbo": model.elbo(repeated, n_samples=64, seed=5),
+        "K=1": model.log_likelihood(repeated, n_samples=1, seed=3),
+        "K=16": model.log_likelihood(repeated, n_samples=16, seed=3),
+    }
+    for name, estimate in estimates.items():
+        mean, error = mean_and_error(estimate - exact)
+        assert mean < 2 * error, name  # never significantly above log p(x)
+    gap, error = mean_and_error(estimates["elbo"] - exact)
+    assert gap < -3 * error, "the ELBO is a strict bound here"
+    tight = model.log_likelihood(patterns, n_samples=20_000, seed=4)
+    assert np.allclose(tight, exact[::300], atol=0.03)
+
+
+def test_beta_weighs_the_kl_term(digits: np.ndarray) -> None:
+    rates = [
+        VAE(2, hidden=(32,), epochs=10, lr=3e-3, beta=beta, seed=0).fit(digits).kl(digits).mean()
+        for beta in (0.5, 10.0)
+    ]
+    assert rates[1] < 0.1 < rates[0]
+
+
+def test_vae_decode_and_sample(vae: VAE) -> None:
+    probabilities = vae.decode(np.zeros((3, 2)))
+    assert probabilities.shape == (3, 64) and np.all((probabilities > 0) & (probabilities < 1))
+    images = vae.sample(5, seed=0)
+    assert images.shape == (5, 64) and set(np.unique(images)) <= {0.0, 1.0}
+    means = vae.sample(5, mean=True, seed=0)
+    assert np.all((means > 0) & (means < 1))
+    assert np.array_equal(images, vae.sample(5, seed=0))
+    assert not np.array_equal(images, vae.sample(5, seed=1))
+
+
+def test_vae_is_deterministic_with_a_seed(digits: np.ndarray) -> None:
+    fits = [VAE(2, hidden=(16,), epochs=3, seed=11).fit(digits[:200]) for _ in range(2)]
+    assert fits[0].history_ == fits[1].history_
+    assert np.array_equal(fits[0].encode(digits)[0], fits[1].encode(digits)[0])
+    assert np.array_equal(fits[0].elbo(digits, seed=3), fits[1].elbo(digits, seed=3))
+    assert np.array_equal(
+        fits[0].log_likelihood(digits, n_samples=4, seed=3),
+        fits[1].log_likelihood(digits, n_samples=4, seed=3),
+    )
+    other = VAE(2, hidden=(16,), epochs=3, seed=12).fit(digits[:200])
+    assert other.history_ != fits[0].history_
+    generator = np.random.default_rng(0)
+    first = fits[0].elbo(digits, seed=generator)
+    assert not np.array_equal(first, fits[0].elbo(digits, seed=generator)), "a generator advances"
+
+
+def global_random_states() -> tuple[torch.Tensor, tuple]:
+    return torch.get_rng_state().clone(), np.random.get_state()
+
+
+@pytest.mark.parametrize("seed", [None, 0])
+def test_no_global_random_state_changes(seed: int | None, digits: np.ndarray) -> None:
+    torch.manual_seed(1)
+    np.random.seed(1)
+    torch_before, numpy_before = global_random_states()
+    model = VAE(2, hidden=(8,), epochs=2, seed=seed).fit(digits[:100])
+    model.elbo(digits[:10], seed=seed), model.log_likelihood(digits[:10], n_samples=3, seed=seed)
+    model.sample(3, seed=seed), model.encode(digits[:5]), model.decode(np.zeros((1, 2)))
+    labels = np.arange(100) % 3
+    vib = VIBClassifier(2, hidden=(8,), epochs=2, seed=seed).fit(digits[:100], labels)
+    vib.predict(digits[:5]), vib.kl(digits[:5])
+    torch_after, numpy_after = global_random_states()
+    assert torch.equal(torch_before, torch_after)
+    assert np.array_equal(numpy_before[1], numpy_after[1]) and numpy_before[2:] == numpy_after[2:]
+
+
+def test_vae_refuses_bad_input(vae: VAE, digits: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"X must have shape \(n_samples, n_features\)"):
+        VAE(epochs=1).fit(digits[0])
+    with pytest.raises(ValueError, match="X must be finite"):
+        VAE(epochs=1).fit(np.where(digits[:20] == 1, np.nan, 0.0))
+    with pytest.raises(ValueError, match="X must be binary"):
+        VAE(epochs=1).fit(digits[:20] * 0.5)
+    with pytest.raises(ValueError, match="latent_dim must be at least 1"):
+        VAE(0).fit(digits[:20])
+    with pytest.raises(TypeError, match="latent_dim must be an integer"):
+        VAE(2.5).fit(digits[:20])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="beta must be a finite non-negative"):
+        VAE(beta=-1.0).fit(digits[:20])
+    with pytest.raises(ValueError, match=r"hidden\[0\] must be at least 1"):
+        VAE(hidden=(0,)).fit(digits[:20])
+    with pytest.raises(TypeError, match="hidden must be a sequence"):
+        VAE(hidden=64).fit(digits[:20])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        VAE(epochs=0).fit(digits[:20])
+    with pytest.raises(ValueError, match="X has 10 features, but the model was fitted with 64"):
+        vae.elbo(digits[:5, :10])
+    with pytest.raises(ValueError, match="n_samples must be at least 1"):
+        vae.log_likelihood(digits[:5], n_samples=0)
+    with pytest.raises(ValueError, match=r"Z must have shape \(n, 2\)"):
+        vae.decode(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        vae.sample(0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        vae.sample(2, seed=1.5)  # type: ignore[arg-type]
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        VAE().encode(digits[:5])
+    failed = VAE(epochs=1)
+    with pytest.raises(ValueError):
+        failed.fit(digits[:20] * 0.5)
+    assert not hasattr(failed, "encoder_"), "no half-fitted model"
+
+
+# --- the information bottleneck ----------------------------------------------------------------
+
+
+def test_vib_learns_and_its_kl_matches_kl_mvn() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = np.where(X[:, 0] + X[:, 1] > 0, 7, 3)
+    model = VIBClassifier(2, hidden=(16,), epochs=40, lr=1e-2, beta=1e-3, seed=0).fit(X, y)
+    assert np.array_equal(model.classes_, [3, 7])
+    assert model.score(X, y) > 0.9
+    assert set(np.unique(model.predict(X))) <= {3, 7}
+    assert np.allclose(model.predict_proba(X).sum(axis=1), 1.0)
+    mean, var = model.encode(X)
+    expected = kl_mvn(mean, var[:, :, None] * np.eye(2), np.zeros(2), np.eye(2))
+    assert np.allclose(model.kl(X), expected, rtol=1e-10, atol=1e-12)
+    assert set(model.history_) == {"cross_entropy", "kl"}
+    squeezed = VIBClassifier(2, hidden=(16,), epochs=40, lr=1e-2, beta=10.0, seed=0).fit(X, y)
+    assert squeezed.kl(X).mean() < 0.05 < model.kl(X).mean()
+
+
+def test_vib_refuses_bad_labels() -> None:
+    X = np.eye(3)[[0, 1, 2] * 4]
+    with pytest.raises(ValueError, match="y must hold integer class labels"):
+        VIBClassifier(epochs=1).fit(X, np.linspace(0, 1, 12))
+    with pytest.raises(ValueError, match=r"y must have shape \(12,\)"):
+        VIBClassifier(epochs=1).fit(X, np.zeros(11))
+    with pytest.raises(ValueError, match="at least two classes"):
+        VIBClassifier(epochs=1).fit(X, np.zeros(12))
+    with pytest.raises(ValueError, match="y must be finite"):
+        VIBClassifier(epochs=1).fit(X, np.full(12, np.nan))
+    with pytest.raises(ValueError, match="beta must be a finite non-negative"):
+        VIBClassifier(beta=float("nan")).fit(X, np.arange(12) % 3)
+    with pytest.raises(NotFittedError):
+        VIBClassifier().predict(X)
+
+
+def test_public_names_are_exported() -> None:
+    for name in ("VAE", "VIBClassifier", "ConjugateNormal", "CAVIResult", "cavi_gaussian", "mean_field_gaussian"):
+        assert getattr(klcourse, name) is getattr(klcourse.variational, name)
+
+
+def test_torch_runs_on_one_thread_and_the_setting_is_restored(vae: VAE, digits: np.ndarray) -> None:
+    seen: list[int] = []
+    hooks = [
+        network.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+        for network in (vae.encoder_, vae.decoder_)
+    ]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        vae.elbo(digits[:5], seed=0), vae.log_likelihood(digits[:5], n_samples=2, seed=0)
+        vae.sample(2, seed=0), vae.encode(digits[:5]), vae.kl(digits[:5])
+        vae.decode(np.zeros((1, 2)))
+        assert torch.get_num_threads() == 2, "the caller's setting is restored"
+    finally:
+        torch.set_num_threads(before)
+        for hook in hooks:
+            hook.remove()
+    assert seen and set(seen) == {1}
