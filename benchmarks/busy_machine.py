@@ -33,7 +33,9 @@ def spin(stop: multiprocessing.synchronize.Event) -> None:
 
 def fit_seconds(repeats: int = 5) -> float:
     data = make_regression_task(4_000, noise="heteroscedastic", seed=0)
-    model = Regressor(likelihood="heteroscedastic", epochs=8, seed=0, progress=False)
+    model = Regressor(
+        likelihood="heteroscedastic", epochs=8, seed=0, progress=False
+    )
     model.fit(data.X, data.y)  # warm-up
     best = float("inf")
     for _ in range(repeats):
@@ -56,19 +58,28 @@ def timed_beside_a_busy_process() -> float:
 
 
 def main() -> None:
-    print(f"cores: {os.cpu_count()}, torch threads outside klcourse: {torch.get_num_threads()}")
+    print(
+        f"cores: {os.cpu_count()}, torch threads outside klcourse: {torch.get_num_threads()}"
+    )
     rows = []
-    for label, setting in (("klcourse default (1 thread)", 1), ("torch's setting", None)):
+    for label, setting in (
+        ("klcourse default (1 thread)", 1),
+        ("torch's setting", None),
+    ):
         klcourse.set_torch_threads(setting)
         alone = fit_seconds()
         busy = timed_beside_a_busy_process()
         rows.append((label, alone, busy))
-        print(f"{label:<28} alone {alone:6.3f} s   beside a busy process {busy:6.3f} s   ratio {busy / alone:5.2f}x",
-              flush=True)
+        print(
+            f"{label:<28} alone {alone:6.3f} s   beside a busy process {busy:6.3f} s   ratio {busy / alone:5.2f}x",
+            flush=True,
+        )
     klcourse.set_torch_threads(1)
     ratio = rows[0][2] / rows[0][1]
     verdict = "meets" if ratio <= TARGET else "MISSES"
-    print(f"default: busy/alone = {ratio:.2f}x, {verdict} the target of <= {TARGET}x")
+    print(
+        f"default: busy/alone = {ratio:.2f}x, {verdict} the target of <= {TARGET}x"
+    )
 
 
 if __name__ == "__main__":

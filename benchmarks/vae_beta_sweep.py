@@ -11,11 +11,8 @@ from the mean training image. The chapter only reads this file.
 
 from __future__ import annotations
 
-import csv
-import time
-from pathlib import Path
-
 import numpy as np
+from _sweep import run_sweep
 from sklearn.datasets import load_digits
 
 from klcourse import VAE
@@ -40,43 +37,24 @@ def digits_split() -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    results = Path(__file__).with_name("results")
-    results.mkdir(exist_ok=True)
     train, test = digits_split()
     mean_image = train.mean(axis=0)
-    rows = []
-    for beta in BETAS:
-        for seed in SEEDS:
-            start = time.perf_counter()
-            vae = VAE(beta=beta, seed=seed, progress=False, **SETTINGS)
-            vae.fit(train)
-            rate = vae.kl(test)
-            distortion = -vae.elbo(test, n_samples=16, seed=seed) - rate
-            decoded = vae.decode(vae.encode(test)[0])
-            rows.append(
-                {
-                    "beta": beta,
-                    "seed": seed,
-                    "rate": round(float(rate.mean()), 5),
-                    "distortion": round(float(distortion.mean()), 5),
-                    "negative_elbo": round(
-                        float((rate + distortion).mean()), 5
-                    ),
-                    "max_distance_to_mean_image": round(
-                        float(np.abs(decoded - mean_image).max()), 5
-                    ),
-                }
-            )
-            print(
-                f"beta={beta} seed={seed}: rate {rows[-1]['rate']:.3f}, "
-                f"distortion {rows[-1]['distortion']:.3f} "
-                f"({time.perf_counter() - start:.1f} s)",
-                flush=True,
-            )
-    with open(results / "vae_beta_sweep.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+
+    def measure(beta: float, seed: int) -> dict[str, float]:
+        vae = VAE(beta=beta, seed=seed, progress=False, **SETTINGS)
+        vae.fit(train)
+        rate = vae.kl(test)
+        distortion = -vae.elbo(test, n_samples=16, seed=seed) - rate
+        decoded = vae.decode(vae.encode(test)[0])
+        return {
+            "rate": rate.mean(),
+            "distortion": distortion.mean(),
+            "negative_elbo": (rate + distortion).mean(),
+            "max_distance_to_mean_image": np.abs(decoded - mean_image).max(),
+        }
+
+    runs = [{"beta": beta, "seed": seed} for beta in BETAS for seed in SEEDS]
+    run_sweep("vae_beta_sweep", runs, measure, shown=("rate", "distortion"))
 
 
 if __name__ == "__main__":

@@ -590,6 +590,25 @@ class TabularLM(_SequenceModel):
         """
         return self._gather(self._tokens(sequences))
 
+    def next_token_log_probs(self, sequences: Any) -> torch.Tensor:
+        r"""The whole next-token distribution at every position, (n, T, V).
+
+        Entry ``[i, t, v]`` is :math:`\log\pi(v \mid x_{<t})` for sequence
+        ``i``: the log-softmax a language model computes before a token is
+        picked. Summing ``p * (log p - log q)`` over the last axis gives the
+        exact KL of each next-token distribution. Differentiable with respect
+        to :attr:`logits`.
+
+        Examples
+        --------
+        >>> lm = TabularLM.bigram([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], length=2)
+        >>> np.round(lm.next_token_log_probs([[1, 0]]).exp().tolist(), 6)
+        array([[[0.5, 0.5],
+                [0.2, 0.8]]])
+        """
+        rows = self._prefix_rows(self._tokens(sequences))
+        return torch.log_softmax(self.logits, dim=-1)[rows]
+
     def _gather(self, tokens: torch.Tensor) -> torch.Tensor:
         every = tokens is self.sequences  # their rows are computed once
         rows = self._rows if every else self._prefix_rows(tokens)
@@ -788,6 +807,23 @@ class FactorizedLM(_SequenceModel):
         array([[-0.6931, -0.6931, -0.6931]])
         """
         return self._gather(self._tokens(sequences))
+
+    def next_token_log_probs(self, sequences: Any) -> torch.Tensor:
+        r"""The distribution :math:`\log q_t` at every position, (n, T, V).
+
+        The same for every sequence, since the model ignores the tokens
+        before.
+
+        Examples
+        --------
+        >>> q = FactorizedLM(2, 2, logits=[[0.0, 0.0], [np.log(3), 0.0]])
+        >>> np.round(q.next_token_log_probs([[0, 1]]).exp().tolist(), 6)
+        array([[[0.5 , 0.5 ],
+                [0.75, 0.25]]])
+        """
+        n = self._tokens(sequences).shape[0]
+        log_table = torch.log_softmax(self.logits, dim=-1)
+        return log_table.expand(n, -1, -1)
 
     def _gather(self, tokens: torch.Tensor) -> torch.Tensor:
         log_table = torch.log_softmax(self.logits, dim=-1)
@@ -1264,8 +1300,9 @@ def distill(
       distillation loss: the cross-entropy of the student on the teacher's
       sequences. It is mass-covering.
     - ``"reverse"`` minimises :math:`\mathrm{KL}(q\,\|\,p_\tau)`, an average
-      over the student's own sequences, as on-policy distillation does. It is
-      mode-seeking.
+      over the student's own sequences, as MiniLLM does (on-policy
+      distillation in general scores the student's own sequences with either
+      direction, or a mixture). It is mode-seeking.
 
     :math:`p_\tau` is the teacher at ``temperature`` (see
     :meth:`TabularLM.tempered`). Both divergences are computed exactly over

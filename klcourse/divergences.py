@@ -161,7 +161,8 @@ def kl_gaussian(
     with :math:`x = (\sigma_p - \sigma_q)/\sigma_q` and
     :math:`z = (\mu_p - \mu_q)/\sigma_q`: every term is non-negative, equal
     arguments give exactly 0, and nearby arguments keep their relative
-    precision (no cancellation between a logarithm and a ratio of variances).
+    precision (no cancellation between a logarithm and a ratio of variances;
+    for :math:`|x| < 10^{-2}` the first term is summed as its power series).
 
     Parameters
     ----------
@@ -192,8 +193,26 @@ def kl_gaussian(
     mp, sp, mq, sq = (torch.from_numpy(a) for a in arrays)
     x = (sp - sq) / sq  # sigma_p / sigma_q - 1, without rounding the ratio
     z = (mp - mq) / sq
-    kl = (x - torch.log1p(x)) + 0.5 * (x * x + z * z)
+    kl = _x_minus_log1p(x) + 0.5 * (x * x + z * z)
     return scalar_result(kl.numpy())
+
+
+def _x_minus_log1p(x: torch.Tensor) -> torch.Tensor:
+    """``x - log(1 + x)`` for ``x > -1``, to full relative precision near 0.
+
+    The direct difference cancels as ``x -> 0`` (relative error about
+    ``2 eps / |x|``); there the series ``x^2/2 - x^3/3 + ... + x^10/10`` is
+    used instead, whose truncation error is below ``|x|^11 / 11``.
+    """
+    out = x - torch.log1p(x)
+    small = x.abs() < 1e-2
+    if small.any():
+        s = x[small]
+        poly = torch.full_like(s, 1 / 10)
+        for j in range(9, 1, -1):  # Horner: 1/2 - s (1/3 - s (1/4 - ...))
+            poly = (-1) ** j / j + s * poly
+        out[small] = s * s * poly
+    return out
 
 
 def kl_mvn(

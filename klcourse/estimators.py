@@ -114,24 +114,9 @@ def kl_monte_carlo(
     >>> abs(result.value - 0.5) < 4 * result.stderr
     True
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(
-            f"estimator must be one of {sorted(ESTIMATORS)}, got {estimator!r}"
-        )
-    n = positive_int(n_samples, "n_samples", minimum=2)
-    p_dist = as_distribution(p, "p")
-    q_dist = as_distribution(q, "q")
-    if p_dist.event_shape != q_dist.event_shape:
-        raise ValueError(
-            "p and q must be distributions over the same space, got event "
-            f"shapes {p_dist.event_shape} and {q_dist.event_shape}"
-        )
-    x = p_dist.sample(n, make_rng(seed))
-    log_p = p_dist.log_prob(x)
-    log_r = q_dist.log_prob(x) - log_p
-    if np.isneginf(
-        log_r
-    ).any():  # q = 0 at a sample of p: the divergence is infinite
+    log_r = _log_ratios(p, q, n_samples, 1, estimator, seed)[0]
+    n = log_r.size
+    if np.isneginf(log_r).any():  # q = 0 at a sample of p: KL is infinite
         return MonteCarloResult(math.inf, math.nan, n, estimator)
     terms = ESTIMATORS[estimator](log_r)
     return MonteCarloResult(
@@ -188,6 +173,26 @@ def kl_monte_carlo_repeated(
     >>> values.shape, bool(abs(values.mean() - 0.5) < 0.02)
     ((500,), True)
     """
+    log_r = _log_ratios(p, q, n_samples, n_repeats, estimator, seed)
+    with np.errstate(invalid="ignore"):  # -inf log-ratios give inf below
+        estimates = ESTIMATORS[estimator](log_r).mean(axis=1)
+    estimates[np.isneginf(log_r).any(axis=1)] = math.inf
+    return estimates
+
+
+def _log_ratios(
+    p: DistributionLike,
+    q: DistributionLike,
+    n_samples: int,
+    n_repeats: int,
+    estimator: str,
+    seed: Seed,
+) -> NDArray[np.float64]:
+    """Validate the arguments of the Monte Carlo estimators and draw.
+
+    Returns ``log q(x) - log p(x)`` at ``n_repeats * n_samples`` samples of
+    P drawn in one call, shaped ``(n_repeats, n_samples)``.
+    """
     if estimator not in ESTIMATORS:
         raise ValueError(
             f"estimator must be one of {sorted(ESTIMATORS)}, got {estimator!r}"
@@ -202,11 +207,7 @@ def kl_monte_carlo_repeated(
             f"shapes {p_dist.event_shape} and {q_dist.event_shape}"
         )
     x = p_dist.sample(n * repeats, make_rng(seed))
-    log_r = (q_dist.log_prob(x) - p_dist.log_prob(x)).reshape(repeats, n)
-    with np.errstate(invalid="ignore"):  # -inf log-ratios give inf below
-        estimates = ESTIMATORS[estimator](log_r).mean(axis=1)
-    estimates[np.isneginf(log_r).any(axis=1)] = math.inf
-    return estimates
+    return (q_dist.log_prob(x) - p_dist.log_prob(x)).reshape(repeats, n)
 
 
 def kl_knn(

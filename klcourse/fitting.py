@@ -23,7 +23,6 @@ import numpy as np
 import scipy.optimize
 import torch
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import logsumexp
 
 from klcourse._random import Seed, seeded, torch_generator
 from klcourse._threads import limited_threads
@@ -451,10 +450,16 @@ def alpha_divergence(
 
     .. math:: D_\alpha(P\|Q) = \frac{1 - \int p(x)^\alpha q(x)^{1-\alpha}\,dx}{\alpha(1-\alpha)}
 
-    The limits are the two KL divergences: alpha -> 1 gives the forward KL(P||Q),
-    alpha -> 0 the reverse KL(Q||P); alpha = 1/2 gives four times the squared
-    Hellinger distance. The integral is a trapezoid rule in log space
-    (``logsumexp``) on a grid that covers both P and Q.
+    (the parametrisation of Minka, 2005). The limits are the two KL divergences:
+    alpha -> 1 gives the forward KL(P||Q), alpha -> 0 the reverse KL(Q||P);
+    alpha = 1/2 gives 4 H^2, with the squared Hellinger distance
+    H^2 = 1 - int sqrt(p q) dx. The integral is a trapezoid rule in log space on
+    a grid that covers P and Q to 12 standard deviations (its ends are rounded
+    outwards to whole multiples of 2 sd(P) from P's mean, so that nearby Q share
+    one grid). A value too large for a float is returned as ``inf``. For alpha
+    outside [0, 1] the integral can diverge (alpha < 0: Q much wider than P;
+    alpha > 1: Q much narrower); on the finite grid the result is then a large
+    number or ``inf``.
 
     Parameters
     ----------
@@ -479,33 +484,64 @@ def alpha_divergence(
     True
     """
     _check_univariate(p, "p")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
-    if not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number, got {alpha!r}")
+    alpha = _check_alpha(alpha)
     mu, sigma = _check_init((mu, sigma))
     n_grid = positive_int(n_grid, "n_grid", minimum=3)
-    p_mean, p_std = float(p.mean), float(p.stddev)
-    lo = min(p_mean - 12 * p_std, mu - 12 * sigma)
-    hi = max(p_mean + 12 * p_std, mu + 12 * sigma)
-    x = torch.linspace(lo, hi, n_grid, dtype=torch.float64)
-    log_p = p.log_prob(x).numpy()
-    log_q = _normal(mu, sigma).log_prob(x).numpy()
-    log_dx = np.log((hi - lo) / (n_grid - 1))
-    trapezoid = np.ones(n_grid)
-    trapezoid[[0, -1]] = 0.5
-    if alpha == 1.0:
-        return float(
-            np.sum(trapezoid * np.exp(log_p + log_dx) * (log_p - log_q))
-        )
-    if alpha == 0.0:
-        return float(
-            np.sum(trapezoid * np.exp(log_q + log_dx) * (log_q - log_p))
-        )
-    log_integral = logsumexp(
-        alpha * log_p + (1 - alpha) * log_q + log_dx, b=trapezoid
+    return _alpha_divergence(_LogDensityGrid(p, n_grid), mu, sigma, alpha)
+
+
+class _LogDensityGrid:
+    """log p on the trapezoid grid of :func:`alpha_divergence`, kept for the last grid.
+
+    An optimiser asks for the same grid again and again (whenever Q lies well
+    inside P's range), so log p is computed once per grid, not once per call.
+    """
+
+    def __init__(self, p: D.Distribution, n_grid: int) -> None:
+        self.p, self.n_grid = p, n_grid
+        self.mean, self.std = float(p.mean), float(p.stddev)
+        self._key: tuple[float, float] | None = None
+        self._x = self._log_p = np.empty(0)
+
+    def on(
+        self, mu: float, sigma: float
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Grid points and log p there, for a grid covering P and N(mu, sigma^2)."""
+        unit = 2 * self.std
+        below = max(12 * self.std, self.mean - (mu - 12 * sigma))
+        above = max(12 * self.std, mu + 12 * sigma - self.mean)
+        lo = self.mean - unit * math.ceil(below / unit - 1e-9)
+        hi = self.mean + unit * math.ceil(above / unit - 1e-9)
+        if (lo, hi) != self._key:
+            x = torch.linspace(lo, hi, self.n_grid, dtype=torch.float64)
+            self._x, self._log_p = x.numpy(), self.p.log_prob(x).numpy()
+            self._key = (lo, hi)
+        return self._x, self._log_p
+
+
+def _alpha_divergence(
+    grid: _LogDensityGrid, mu: float, sigma: float, alpha: float
+) -> float:
+    x, log_p = grid.on(mu, sigma)
+    log_q = -0.5 * ((x - mu) / sigma) ** 2 - math.log(
+        sigma * math.sqrt(2 * math.pi)
     )
-    return float(-np.expm1(log_integral) / (alpha * (1 - alpha)))
+    dx = (x[-1] - x[0]) / (x.size - 1)
+
+    def trapezoid(f: NDArray[np.float64]) -> float:
+        return float(dx * (f.sum() - 0.5 * (f[0] + f[-1])))
+
+    if alpha == 1.0:
+        return trapezoid(np.exp(log_p) * (log_p - log_q))
+    if alpha == 0.0:
+        return trapezoid(np.exp(log_q) * (log_q - log_p))
+    log_integrand = alpha * log_p + (1 - alpha) * log_q
+    peak = float(log_integrand.max())
+    log_integral = peak + math.log(trapezoid(np.exp(log_integrand - peak)))
+    # beyond exp's range: possible only for alpha outside [0, 1], where D > 0
+    if log_integral > 709.0:
+        return math.inf
+    return -math.expm1(log_integral) / (alpha * (1 - alpha))
 
 
 @limited_threads
@@ -515,6 +551,9 @@ def fit_gaussian_alpha(
     """The Gaussian minimising :func:`alpha_divergence` from ``init`` (a local optimum).
 
     Deterministic: Nelder--Mead over (mu, log sigma) on the exact objective.
+    Which local optimum it reaches depends on ``init`` (and, near the edge of
+    two basins, on the optimiser). Raises ``ValueError`` if the divergence is
+    infinite at ``init``, where no local search can start.
 
     Parameters
     ----------
@@ -536,11 +575,21 @@ def fit_gaussian_alpha(
     >>> abs(fit.mu - star.mu) < 1e-3 and abs(fit.sigma - star.sigma) < 1e-3
     True
     """
+    _check_univariate(p, "p")
+    alpha = _check_alpha(alpha)
     mu0, sigma0 = _check_init(init)
+    grid = _LogDensityGrid(p, 4001)
 
     def objective(theta: NDArray[np.float64]) -> float:
-        return alpha_divergence(
-            p, float(theta[0]), float(np.exp(theta[1])), alpha=alpha
+        return _alpha_divergence(
+            grid, float(theta[0]), float(np.exp(theta[1])), alpha
+        )
+
+    if not math.isfinite(objective(np.array([mu0, math.log(sigma0)]))):
+        raise ValueError(
+            f"the alpha-divergence (alpha={alpha}) is infinite at init=(mu={mu0}, "
+            f"sigma={sigma0}): for alpha < 0 start from a narrower Q, for alpha > 1 "
+            "from a wider one"
         )
 
     result = scipy.optimize.minimize(
@@ -569,6 +618,14 @@ def _check_univariate(p: object, name: str) -> None:
             f"{name} must be one univariate distribution, got batch_shape={tuple(p.batch_shape)}, "
             f"event_shape={tuple(p.event_shape)}"
         )
+
+
+def _check_alpha(alpha: object) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
+    if not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number, got {alpha!r}")
+    return float(alpha)
 
 
 def _check_init(init: object) -> tuple[float, float]:

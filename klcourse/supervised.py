@@ -305,6 +305,8 @@ class _Network:
     n_features_in_: int
     network_: nn.Sequential
     history_: dict[str, list[float]]
+    #: What scikit-learn's tags call the estimator: "classifier" or "regressor".
+    _sklearn_kind: str
 
     def __init__(
         self,
@@ -391,6 +393,24 @@ class _Network:
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "network_")
+
+    def __sklearn_tags__(self) -> Any:
+        # Only scikit-learn calls this, so it is importable here; klcourse
+        # itself never imports scikit-learn.
+        from sklearn.utils import (
+            ClassifierTags,
+            RegressorTags,
+            Tags,
+            TargetTags,
+        )
+
+        classifier = self._sklearn_kind == "classifier"
+        return Tags(
+            estimator_type=self._sklearn_kind,
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags() if classifier else None,
+            regressor_tags=None if classifier else RegressorTags(),
+        )
 
     def _reset(self) -> None:
         """Forget everything learned: every attribute ending in ``_``."""
@@ -686,6 +706,7 @@ class Classifier(_Network):
 
     classes_: NDArray[Any]
     n_classes_: int
+    _sklearn_kind = "classifier"
 
     def __init__(
         self,
@@ -709,17 +730,6 @@ class Classifier(_Network):
             progress=progress,
         )
         self.n_classes = n_classes
-
-    def __sklearn_tags__(self) -> Any:
-        # Only scikit-learn calls this, so it is importable here; klcourse
-        # itself never imports scikit-learn.
-        from sklearn.utils import ClassifierTags, Tags, TargetTags
-
-        return Tags(
-            estimator_type="classifier",
-            target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(),
-        )
 
     @limited_threads
     def fit(
@@ -965,6 +975,7 @@ class Regressor(_Network):
     """
 
     scale_: float
+    _sklearn_kind = "regressor"
 
     def __init__(
         self,
@@ -992,17 +1003,6 @@ class Regressor(_Network):
         self.likelihood = likelihood
         self.scale = scale
         self.n_components = n_components
-
-    def __sklearn_tags__(self) -> Any:
-        # Only scikit-learn calls this, so it is importable here; klcourse
-        # itself never imports scikit-learn.
-        from sklearn.utils import RegressorTags, Tags, TargetTags
-
-        return Tags(
-            estimator_type="regressor",
-            target_tags=TargetTags(required=True),
-            regressor_tags=RegressorTags(),
-        )
 
     def _check_params(self) -> tuple[np.random.Generator, bool]:
         check_choice(self.likelihood, "likelihood", LIKELIHOODS)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -339,7 +340,10 @@ def cavi_gaussian(
     max_sweeps : int
         Most sweeps over the coordinates.
     tol : float
-        Stop after a sweep that changes no mean by more than ``tol``.
+        Stop after a sweep that changes no mean by more than ``tol``. This
+        bounds the last step, not the distance to the optimum: if every
+        sweep shrinks that distance by a factor c < 1, it can still be
+        c / (1 - c) times the last step.
 
     Returns
     -------
@@ -424,15 +428,15 @@ class _GaussianEncoder:
 
     def __init__(
         self,
-        latent_dim: int,
+        latent_dim: int = 2,
         *,
-        hidden: Sequence[int],
-        beta: float,
-        epochs: int,
-        lr: float,
-        batch_size: int,
-        seed: Seed,
-        progress: bool | None,
+        hidden: Sequence[int] = (128,),
+        beta: float = 1.0,
+        epochs: int = 100,
+        lr: float = 2e-3,
+        batch_size: int = 64,
+        seed: Seed = None,
+        progress: bool | None = None,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -507,6 +511,24 @@ class _GaussianEncoder:
 
     def _parameters(self) -> list[nn.Parameter]:
         raise NotImplementedError
+
+    def _fit_networks(
+        self,
+        x: torch.Tensor,
+        targets: torch.Tensor,
+        data_term: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        term_name: str,
+        rng: np.random.Generator,
+        progress: bool,
+    ) -> None:
+        """Build the networks and train them; a failure leaves no fitted state."""
+        self.n_features_in_ = x.shape[1]
+        try:
+            self._build(x.shape[1], rng)
+            self._train(x, targets, data_term, term_name, rng, progress)
+        except BaseException:
+            self._reset()  # no half-fitted model
+            raise
 
     def _train(
         self,
@@ -624,29 +646,6 @@ class VAE(_GaussianEncoder):
 
     decoder_: nn.Sequential
 
-    def __init__(
-        self,
-        latent_dim: int = 2,
-        *,
-        hidden: Sequence[int] = (128,),
-        beta: float = 1.0,
-        epochs: int = 100,
-        lr: float = 2e-3,
-        batch_size: int = 64,
-        seed: Seed = None,
-        progress: bool | None = None,
-    ) -> None:
-        super().__init__(
-            latent_dim,
-            hidden=hidden,
-            beta=beta,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            seed=seed,
-            progress=progress,
-        )
-
     def _build_head(self, widths: list[int]) -> None:
         self.decoder_ = _mlp([int(self.latent_dim), *widths[::-1]])
 
@@ -697,15 +696,9 @@ class VAE(_GaussianEncoder):
         self._reset()
         rng, progress = self._check_params()
         x = self._data(X)
-        self.n_features_in_ = x.shape[1]
-        try:
-            self._build(x.shape[1], rng)
-            self._train(
-                x, x, self._reconstruction, "reconstruction", rng, progress
-            )
-        except BaseException:
-            self._reset()  # no half-fitted model
-            raise
+        self._fit_networks(
+            x, x, self._reconstruction, "reconstruction", rng, progress
+        )
         return self
 
     def _weights(
@@ -743,7 +736,7 @@ class VAE(_GaussianEncoder):
         X: ArrayLike,
         *,
         n_samples: int = 1,
-        seed: int | np.random.Generator | None = None,  # Seed, spelled out
+        seed: Seed = None,
     ) -> NDArray[np.float64]:
         r"""The ELBO of every image, in nats (shape (n,)).
 
@@ -776,7 +769,7 @@ class VAE(_GaussianEncoder):
         X: ArrayLike,
         *,
         n_samples: int = 64,
-        seed: int | np.random.Generator | None = None,  # Seed, spelled out
+        seed: Seed = None,
     ) -> NDArray[np.float64]:
         r"""The importance-weighted lower bound on log p(x), per image (nats).
 
@@ -784,8 +777,12 @@ class VAE(_GaussianEncoder):
            \frac{p(x \mid z_k)\, p(z_k)}{q(z_k \mid x)}, \qquad
            z_k \sim q(z \mid x)
 
-        Its expectation is the ELBO for K = 1, never decreases as K grows and
-        tends to log p(x) (Burda et al., 2016).
+        Its expectation is the ELBO for K = 1, never exceeds log p(x)
+        (Jensen's inequality) and never decreases as K grows (Burda et al.'s
+        argument by averaging over subsets of the samples, 2016). It tends
+        to log p(x) as K grows when the weights are well behaved, for
+        instance bounded; with heavy-tailed weights it can get there very
+        slowly.
 
         Examples
         --------
@@ -855,7 +852,7 @@ class VAE(_GaussianEncoder):
         n: int,
         *,
         mean: bool = False,
-        seed: int | np.random.Generator | None = None,  # Seed, spelled out
+        seed: Seed = None,
     ) -> NDArray[np.float64]:
         """Draw n images from the model: z ~ N(0, I), then x ~ p(x|z).
 
@@ -916,6 +913,10 @@ class VIBClassifier(_GaussianEncoder):
     progress : bool or None
         A progress bar; None shows one only in interactive sessions.
 
+    Only the default of ``beta`` (1e-3) differs from :class:`VAE`'s; the
+    other keyword options go, with the same defaults, to the constructor
+    the two classes share.
+
     Attributes
     ----------
     classes_ : numpy.ndarray
@@ -940,27 +941,10 @@ class VIBClassifier(_GaussianEncoder):
     head_: nn.Sequential
 
     def __init__(
-        self,
-        latent_dim: int = 2,
-        *,
-        hidden: Sequence[int] = (128,),
-        beta: float = 1e-3,
-        epochs: int = 100,
-        lr: float = 2e-3,
-        batch_size: int = 64,
-        seed: Seed = None,
-        progress: bool | None = None,
+        self, latent_dim: int = 2, *, beta: float = 1e-3, **settings: Any
     ) -> None:
-        super().__init__(
-            latent_dim,
-            hidden=hidden,
-            beta=beta,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            seed=seed,
-            progress=progress,
-        )
+        # the VAE's constructor, with a smaller default beta
+        super().__init__(latent_dim, beta=beta, **settings)
 
     def _build_head(self, widths: list[int]) -> None:
         self.head_ = _mlp([int(self.latent_dim), len(self.classes_)])
@@ -1003,16 +987,10 @@ class VIBClassifier(_GaussianEncoder):
         if classes.size < 2:
             raise ValueError("y must contain at least two classes")
         self.classes_ = classes
-        self.n_features_in_ = x.shape[1]
         targets = torch.from_numpy(np.searchsorted(classes, labels))
-        try:
-            self._build(x.shape[1], rng)
-            self._train(
-                x, targets, self._cross_entropy, "cross_entropy", rng, progress
-            )
-        except BaseException:
-            self._reset()
-            raise
+        self._fit_networks(
+            x, targets, self._cross_entropy, "cross_entropy", rng, progress
+        )
         return self
 
     @limited_threads

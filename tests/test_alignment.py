@@ -177,6 +177,44 @@ def test_summed_penalties_average_to_the_sequence_kl(estimator: str) -> None:
     assert stderr < 0.02 * exact
 
 
+@pytest.mark.parametrize("model", ["tabular", "factorized"])
+def test_next_token_distributions_hold_the_sampled_tokens_conditionals(model: str) -> None:
+    lm = small_lm() if model == "tabular" else FactorizedLM(3, 3, logits=np.random.default_rng(2).normal(size=(3, 3)))
+    x = lm.sequences
+    full = lm.next_token_log_probs(x)
+    assert full.shape == (len(x), 3, 3)
+    np.testing.assert_allclose(full.exp().sum(-1).detach().numpy(), 1.0, rtol=1e-12)
+    picked = full.gather(-1, x[..., None]).squeeze(-1)
+    np.testing.assert_allclose(picked.detach().numpy(), lm.token_log_probs(x).detach().numpy(), rtol=0, atol=1e-14)
+    full.sum().backward()
+    assert lm.logits.grad is not None and lm.logits.grad.abs().sum() > 0
+
+
+def test_next_token_kl_sums_to_the_sequence_kl_without_token_noise() -> None:
+    ref, policy = small_lm(), small_lm().tempered(0.6)
+    exact = kl_divergence(numpy_probs(policy), numpy_probs(ref))
+    with torch.no_grad():
+        p, q = (m.next_token_log_probs(ref.sequences).exp().numpy() for m in (policy, ref))
+    per_token = kl_divergence(p, q)  # (V^T, T): the exact KL of each next-token distribution
+    probs = numpy_probs(policy)
+    assert probs @ per_token.sum(1) == pytest.approx(exact, rel=1e-12)  # chain rule
+    assert np.allclose(per_token[:, 0], per_token[0, 0])  # the first token: one prefix, no noise
+    with torch.no_grad():
+        k1 = kl_penalty(policy.token_log_probs(ref.sequences), ref.token_log_probs(ref.sequences), estimator="k1")
+
+    def variance(values: np.ndarray) -> float:
+        return float(probs @ (values - probs @ values) ** 2)
+
+    assert variance(per_token.sum(1)) < variance(k1.sum(1).numpy())
+
+
+def test_next_token_log_probs_checks_the_sequences() -> None:
+    with pytest.raises(ValueError, match=r"sequences must have shape \(n, 3\)"):
+        small_lm().next_token_log_probs([[0, 1]])
+    with pytest.raises(ValueError, match=r"sequences must hold tokens in \[0, 3\)"):
+        FactorizedLM(3, 3).next_token_log_probs([[0, 1, 3]])
+
+
 def test_k2_is_biased_for_sequences() -> None:
     ref, policy = small_lm(), small_lm().tempered(0.6)
     exact = kl_divergence(numpy_probs(policy), numpy_probs(ref))

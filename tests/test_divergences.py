@@ -241,6 +241,23 @@ def test_kl_gaussian_broadcasts_and_is_zero_at_equality() -> None:
     assert np.all(kl_gaussian(mean, std, mean, std) == 0.0)
 
 
+def test_kl_gaussian_keeps_relative_precision_for_nearly_equal_widths() -> None:
+    """x - log(1 + x) cancels for small x; 50-digit decimals are the oracle."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 50
+    for k in range(3, 15):
+        std_q = 1.0 + 10.0**-k
+        r = Decimal(1) / Decimal(std_q)  # sigma_p / sigma_q, exactly as stored
+        exact = -r.ln() + (r * r - 1) / 2
+        got = kl_gaussian(0.0, 1.0, 0.0, std_q)
+        assert abs(got / float(exact) - 1) < 1e-12, (k, got, exact)
+    # The textbook form loses these digits, so the test can fail.
+    naive = math.log(1.0 + 1e-12) + 1 / (2 * (1.0 + 1e-12) ** 2) - 0.5
+    exact_12 = kl_gaussian(0.0, 1.0, 0.0, 1.0 + 1e-12)
+    assert abs(naive / exact_12 - 1) > 1e-6
+
+
 @given(
     mp=st.floats(-10, 10),
     sp=st.floats(0.01, 10),

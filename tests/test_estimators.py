@@ -406,3 +406,33 @@ def test_repeated_estimate_errors(kwargs, error, message: str) -> None:
             n_samples=10,
             n_repeats=2,
         )
+
+
+@pytest.mark.parametrize("estimator", ["k1", "k2", "k3"])
+def test_one_repeat_is_the_single_estimate(estimator: str) -> None:
+    """Both Monte Carlo functions share one validation and one draw."""
+    from klcourse.estimators import kl_monte_carlo_repeated
+
+    p, q = scipy.stats.norm(0, 1), torch_normal(0.4, 1.3)
+    single = kl_monte_carlo(p, q, n_samples=64, estimator=estimator, seed=7)
+    repeated = kl_monte_carlo_repeated(
+        p, q, n_samples=64, n_repeats=1, estimator=estimator, seed=7
+    )
+    assert repeated.shape == (1,) and repeated[0] == single.value
+
+
+def test_kl_knn_refuses_k_copies_and_accepts_fewer() -> None:
+    """A zero k-th neighbour distance needs k copies of a point; fewer pass."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=50), rng.normal(size=50) + 0.5
+    one_copy = np.append(x, x[0])  # x[0] twice: a single duplicate
+    assert np.isfinite(kl_knn(one_copy, y, k=2))
+    with pytest.raises(ValueError, match="x contains duplicate points"):
+        kl_knn(one_copy, y, k=1)
+    two_copies = np.append(one_copy, x[0])
+    with pytest.raises(ValueError, match="k=2-th neighbour in x"):
+        kl_knn(two_copies, y, k=2)
+    y_copy = np.append(y, x[1])  # one y on top of x[1]
+    assert np.isfinite(kl_knn(x, y_copy, k=2))
+    with pytest.raises(ValueError, match="k=1-th neighbour in y"):
+        kl_knn(x, y_copy, k=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -188,6 +189,28 @@ def test_alpha_divergence_between_gaussians_matches_closed_form(alpha: float) ->
     assert alpha_divergence(p, m2, s2, alpha=alpha) == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize(("m2", "s2"), [(4.0, 5.0), (-6.0, 0.2)])
+def test_alpha_divergence_when_q_sets_the_grid(m2: float, s2: float) -> None:
+    # Q much wider, or far off and narrow: the grid follows Q, not P.
+    m1, s1, alpha = 0.3, 1.1, 0.4
+    var = alpha * s2**2 + (1 - alpha) * s1**2
+    log_integral = (
+        0.5 * math.log(s1 ** (2 * (1 - alpha)) * s2 ** (2 * alpha) / var)
+        - alpha * (1 - alpha) * (m1 - m2) ** 2 / (2 * var)
+    )
+    expected = (1 - math.exp(log_integral)) / (alpha * (1 - alpha))
+    p = D.MixtureSameFamily(D.Categorical(torch.tensor([1.0], dtype=torch.float64)),
+                            D.Normal(torch.tensor([m1], dtype=torch.float64), torch.tensor([s1], dtype=torch.float64)))
+    assert alpha_divergence(p, m2, s2, alpha=alpha) == pytest.approx(expected, rel=1e-9)
+
+
+def test_alpha_divergence_overflow_is_inf_without_a_warning() -> None:
+    # alpha = -1 and a Q far wider than P: the integral of p^-1 q^2 diverges.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert alpha_divergence(bimodal(), 0.0, 3.0, alpha=-1.0) == math.inf
+
+
 def test_alpha_divergence_limits_are_the_two_kls() -> None:
     p = bimodal()
     q = normal(0.5, 1.5)
@@ -206,6 +229,20 @@ def test_alpha_fits_move_from_mode_seeking_to_mass_covering() -> None:
     sigmas = [fits[a].sigma for a in sorted(fits)]
     assert all(np.diff(sigmas) >= -1e-9), "larger alpha, wider fit"
     assert fits[2.0].sigma > star.sigma
+
+
+@pytest.mark.parametrize("alpha", [-1.0, 0.0, 0.5, 1.0, 2.0])
+def test_alpha_fit_recovers_a_gaussian_target(alpha: float) -> None:
+    # D_alpha(P||Q) = 0 only at Q = P: a Gaussian P is its own best fit for every alpha.
+    p = D.MixtureSameFamily(D.Categorical(torch.tensor([1.0], dtype=torch.float64)),
+                            D.Normal(torch.tensor([-0.7], dtype=torch.float64), torch.tensor([1.3], dtype=torch.float64)))
+    fit = fit_gaussian_alpha(p, alpha=alpha, init=(0.5, 0.8))
+    assert fit.mu == pytest.approx(-0.7, abs=1e-4) and fit.sigma == pytest.approx(1.3, abs=1e-4)
+
+
+def test_alpha_fit_refuses_a_start_where_the_divergence_is_infinite() -> None:
+    with pytest.raises(ValueError, match=r"infinite at init=\(mu=0.0, sigma=3.0\)"):
+        fit_gaussian_alpha(bimodal(), alpha=-1.0, init=(0.0, 3.0))
 
 
 def test_alpha_fit_zero_agrees_with_gradient_reverse_fit() -> None:

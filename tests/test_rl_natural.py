@@ -46,6 +46,11 @@ def test_train_tabular_reaches_the_minimum_on_a_small_deterministic_lake() -> (
         - soft_values(run.policy, mdp, alpha=0.2).soft_return / 0.2
     )
     assert run.kl_history[-1] == pytest.approx(kl, rel=1e-9)
+    assert run.settings == {"batch_episodes": 200, "step_size": 0.2}
+    other = train_tabular(
+        lake(**TINY), horizon=3, alpha=0.5, steps=500, seed=0, step_size=0.5
+    )
+    assert other.settings == {"batch_episodes": 200, "step_size": 0.5}
 
 
 def test_a_stochastic_lake_leaves_a_gap_the_agent_cannot_close() -> None:

@@ -168,6 +168,88 @@ def test_min_kl_against_enumeration_on_a_stochastic_mdp_with_a_random_start(
     )
 
 
+def p_conditionals(mdp, optimum, prior, alpha):
+    """P's start, action and transition probabilities, from log beta."""
+    beta = np.exp(optimum.log_beta)  # (H + 1, S)
+    start = mdp.initial * beta[0] / np.exp(optimum.log_partition)
+    beta_bar = np.einsum("sax,tx->tsa", mdp.P, beta[1:])  # E[beta_{t+1}]
+    actions = prior * np.exp(mdp.R / alpha) * beta_bar / beta[:-1, :, None]
+    moves = mdp.P * beta[1:, None, None, :] / beta_bar[..., None]
+    return start, actions, moves
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_log_beta_makes_p_a_markov_process(seed: int) -> None:
+    """P(tau) is the product of the conditionals that log beta defines."""
+    rng = np.random.default_rng(70 + seed)
+    mdp = random_mdp(rng, horizon=3)  # stochastic P, random initial
+    prior, alpha = random_policy(rng, mdp), 0.6
+    optimum = soft_value_iteration(mdp, alpha=alpha, prior=prior)
+    assert optimum.log_beta.shape == (4, 3)
+    assert np.all(optimum.log_beta[-1] == 0.0)
+    start, actions, moves = p_conditionals(mdp, optimum, prior, alpha)
+    assert np.allclose(actions.sum(-1), 1) and np.allclose(moves.sum(-1), 1)
+    log_z, _, _, _ = brute_force(mdp, prior, alpha=alpha, prior=prior)
+    H = mdp.horizon
+    for states in itertools.product(range(3), repeat=H + 1):
+        for acts in itertools.product(range(2), repeat=H):
+            steps = range(H)
+            dynamics = mdp.initial[states[0]] * math.prod(
+                mdp.P[states[t], acts[t], states[t + 1]] for t in steps
+            )
+            weight = dynamics * math.prod(
+                prior[t, states[t], acts[t]]
+                * math.exp(mdp.R[states[t], acts[t]] / alpha)
+                for t in steps
+            )
+            chained = start[states[0]] * math.prod(
+                actions[t, states[t], acts[t]]
+                * moves[t, states[t], acts[t], states[t + 1]]
+                for t in steps
+            )
+            assert chained == pytest.approx(weight / math.exp(log_z))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_min_kl_is_a_sum_of_jensen_gaps(seed: int) -> None:
+    """Start, transition and action terms of the chain rule at pi*."""
+    rng = np.random.default_rng(80 + seed)
+    mdp = random_mdp(rng, horizon=3)
+    prior, alpha = random_policy(rng, mdp)[0], 0.5
+    optimum = soft_value_iteration(mdp, alpha=alpha, prior=prior)
+    _, kl_star, _, _ = brute_force(
+        mdp, optimum.policy, alpha=alpha, prior=prior
+    )
+    start, actions, moves = p_conditionals(mdp, optimum, prior, alpha)
+    pi = optimum.policy
+    d = state_distribution(pi, mdp)[:-1]
+
+    def gap(x, p, axis):  # log E[e^X] - E[X]
+        return logsumexp(x, b=p, axis=axis) - (p * x).sum(axis)
+
+    log_next = optimum.log_beta[1:, None, None, :]
+    g = logsumexp(log_next, b=mdp.P, axis=-1) - np.einsum(
+        "sax,tx->tsa", mdp.P, optimum.V[1:] / alpha
+    )
+    start_gap = gap(optimum.log_beta[0], mdp.initial, 0)
+    transitions = np.einsum("ts,tsa,tsa->", d, pi, gap(log_next, mdp.P, -1))
+    decisions = (d * gap(g, pi, -1)).sum()
+    assert min(start_gap, transitions, decisions) > 0
+    total = start_gap + transitions + decisions
+    assert total == pytest.approx(optimum.min_kl, rel=1e-10)
+    assert total == pytest.approx(kl_star, rel=1e-9)
+    # the action terms are KL(pi*_t || P_t), the transition terms
+    # KL(p || P_t), and the start term KL(p(s_0) || P(s_0))
+    kl_actions = (pi * np.log(pi / actions)).sum(-1)
+    assert (d * kl_actions).sum() == pytest.approx(decisions, rel=1e-9)
+    kl_moves = (mdp.P * np.log(mdp.P / moves)).sum(-1)
+    assert np.einsum("ts,tsa,tsa->", d, pi, kl_moves) == pytest.approx(
+        transitions, rel=1e-9
+    )
+    kl_start = mdp.initial @ np.log(mdp.initial / start)
+    assert kl_start == pytest.approx(start_gap, rel=1e-9)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_deterministic_dynamics_and_fixed_start_give_zero_kl(
     seed: int,

@@ -42,6 +42,7 @@ from klcourse._validation import (
 )
 from klcourse.rl.tabular import (
     _log_prior,
+    _table_shape,
     soft_value_iteration,
     soft_values,
     tabular_mdp,
@@ -236,11 +237,7 @@ def natural_gradient_step(
     alpha = positive_float(alpha, "alpha")
     step = positive_float(step_size, "step_size", maximum=1.0)
     H, S, A = log_pi.shape
-    log_prior = (
-        np.full(log_pi.shape, -np.log(A))
-        if prior is None
-        else _log_prior_table(prior, log_pi.shape)
-    )
+    log_prior = _log_prior(prior, log_pi.shape)
     # the (t, s, a) of every decision in the batch, flat
     taken = batch.decided
     t = np.broadcast_to(np.arange(H), taken.shape)[taken]
@@ -266,18 +263,6 @@ def natural_gradient_step(
     return new - logsumexp(new, axis=-1, keepdims=True)
 
 
-def _log_prior_table(prior: ArrayLike, shape: tuple[int, ...]) -> Any:
-    table = probability_array(prior, "prior", axis=-1)
-    if table.shape == shape[1:]:
-        table = np.broadcast_to(table, shape)
-    if table.shape != shape:
-        raise ValueError(
-            f"prior must have shape (S, A) = {shape[1:]} or (H, S, A) = "
-            f"{shape}, got {table.shape}"
-        )
-    return np.log(table, where=table > 0, out=np.full(shape, -np.inf))
-
-
 @dataclass(frozen=True, eq=False)
 class TabularTraining:
     """The result of :func:`train_tabular`.
@@ -293,6 +278,9 @@ class TabularTraining:
         update.
     min_kl : float
         The smallest KL any policy reaches (``SoftOptimum.min_kl``).
+    settings : dict
+        The agent settings used, defaults included (``batch_episodes``,
+        ``step_size``).
 
     Examples
     --------
@@ -301,12 +289,15 @@ class TabularTraining:
     >>> run = train_tabular(env, horizon=6, alpha=0.5, steps=2_000, seed=0)
     >>> run.policy.shape, len(run.kl_history) == len(run.env_steps)
     ((6, 16, 4), True)
+    >>> run.settings
+    {'batch_episodes': 200, 'step_size': 0.2}
     """
 
     policy: NDArray[np.float64]
     kl_history: NDArray[np.float64]
     env_steps: NDArray[np.int64]
     min_kl: float
+    settings: dict[str, Any]
 
 
 _AGENT_SETTINGS = {"batch_episodes": 200, "step_size": 0.2}
@@ -373,7 +364,7 @@ def train_tabular(
     alpha = positive_float(alpha, "alpha")
     steps = positive_int(steps, "steps")
     mdp = tabular_mdp(env, horizon=horizon)
-    log_prior = _log_prior(prior, mdp)
+    log_prior = _log_prior(prior, _table_shape(mdp))
     optimum = soft_value_iteration(mdp, alpha=alpha, prior=prior)
     rng = make_rng(seed)
     own_env = copy.deepcopy(_toy_text(env))
@@ -397,4 +388,5 @@ def train_tabular(
         np.array(kl_history),
         np.array(env_steps, dtype=np.int64),
         optimum.min_kl,
+        {"batch_episodes": batch_episodes, "step_size": step_size},
     )

@@ -6,14 +6,18 @@ The agent maximises the soft return
 
 which with gamma = 1 is -alpha KL(q_pi || P) + const for the optimal-trajectory
 distribution P(tau) ∝ exp(sum_t r_t / alpha) (the prior is uniform for discrete
-actions and absent, i.e. 1, for continuous ones). The soft reward enters the
-reward-to-go, so the policy gradient is that of J_alpha itself:
+actions and absent, i.e. 1, for continuous ones, which makes the penalty
+-alpha log pi, the entropy form). The soft reward enters the reward-to-go:
 
     grad J = E[ sum_t grad log pi(a_t|s_t) (G_t - b(s_t)) ],
     G_t = sum_{k>=t} gamma^(k-t) (r_k - alpha log(pi(a_k|s_k) / prior(a_k))).
 
-The baseline b(s_t) does not depend on the action, so it leaves the gradient
-unbiased while reducing its variance.
+With gamma = 1 this is the gradient of J_alpha, and the baseline b(s_t), which
+does not depend on the action, leaves it unbiased while reducing its variance.
+With gamma < 1 the terms lack the weight gamma^t, so the direction is the usual
+discounted heuristic rather than the gradient of J_alpha (Nota and Thomas,
+2020). The default normalisation of the advantages (by the batch's own mean
+and standard deviation) also makes the estimate slightly biased.
 
 Episodes end at ``terminated`` or ``truncated``. A truncation (a time limit) is the
 end of the finite horizon that the objective sums over, so the return is not
@@ -127,8 +131,9 @@ class ReinforceConfig:
     )
     normalize_advantages: bool = _setting(
         True,
-        "rescale the advantages of each batch to unit variance (changes the "
-        "step size, not the direction in expectation)",
+        "centre the advantages of each batch on their mean and rescale them "
+        "to unit variance (a per-batch step size and baseline, computed from "
+        "the batch itself: the estimate is then slightly biased)",
     )
     optimizer: str = _setting(
         "adam",
@@ -695,7 +700,7 @@ class MaxEntReinforce:
     def loss(
         self, episodes: Sequence[Episode]
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """A surrogate loss whose gradient estimates -grad J_alpha.
+        """A surrogate loss whose gradient estimates -grad J_alpha (see the module notes).
 
         The value network's loss is added when ``baseline="value"``. Returns
         the loss and the history entry for ``episodes``.
@@ -724,8 +729,10 @@ class MaxEntReinforce:
         if self.config.normalize_advantages and len(advantages) > 1:
             spread = advantages.std() + 1e-8
             advantages = (advantages - advantages.mean()) / spread
-        # Sum over steps, mean over episodes: an unbiased estimate of
-        # -grad J_alpha.
+        # Sum over steps, mean over episodes. An unbiased estimate of
+        # -grad J_alpha only with gamma = 1 and normalize_advantages=False:
+        # gamma < 1 gives the discounted heuristic direction, and the
+        # normalisation, by the batch's own statistics, a slight bias.
         policy_loss = -(log_probs * advantages).sum() / len(episodes)
         start = getattr(self, "_start", time.perf_counter())
         stats = {

@@ -18,6 +18,10 @@ Minimising the reverse KL over policies is maximising the soft return
 J_alpha. Its smallest value is log Z - E_{s_0}[V*_0(s_0)] / alpha, where V*
 are the soft values of :func:`soft_value_iteration`.
 
+The reward r(s, a) is the *expected* reward of taking a in s. On a task with
+random transitions, building P from it or from the reward received on each
+transition gives the same optimal policy but a different P, Z and minimum.
+
 Everything here is exact and in float64: arrays, not samples. Terminal states
 end the episode: no decision is taken there and no reward is earned, so their
 rows of P and R are never read and neither the policy nor the prior enters.
@@ -246,12 +250,21 @@ def _check_mdp(mdp: Any) -> TabularMDP:
     return mdp
 
 
+def _check_model(mdp: Any, alpha: Any) -> tuple[TabularMDP, float]:
+    """The checks every exact computation starts with: a model and alpha > 0."""
+    return _check_mdp(mdp), positive_float(alpha, "alpha")
+
+
+def _table_shape(mdp: TabularMDP) -> tuple[int, int, int]:
+    """(H, S, A): the shape of a time-dependent table of action probabilities."""
+    return (mdp.horizon, mdp.n_states, mdp.n_actions)
+
+
 def _time_table(
-    value: ArrayLike, name: str, mdp: TabularMDP
+    value: ArrayLike, name: str, full: tuple[int, ...]
 ) -> NDArray[np.float64]:
-    """An (S, A) or (H, S, A) table of action probabilities, as (H, S, A)."""
-    shape = (mdp.n_states, mdp.n_actions)
-    full = (mdp.horizon, *shape)
+    """An (S, A) or (H, S, A) = ``full`` table of action probabilities, as (H, S, A)."""
+    shape = full[1:]
     array = as_float_array(value, name)
     if array.shape == shape:
         array = np.broadcast_to(array, full)
@@ -268,12 +281,35 @@ def _log(array: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.log(array, where=array > 0, out=np.full_like(array, -np.inf))
 
 
-def _log_prior(prior: ArrayLike | None, mdp: TabularMDP) -> NDArray[Any]:
-    """log pi_ref as an (H, S, A) table (uniform when ``prior`` is None)."""
+def _log_prior(prior: ArrayLike | None, full: tuple[int, ...]) -> NDArray[Any]:
+    """log pi_ref as an (H, S, A) = ``full`` table (uniform when ``prior`` is None).
+
+    The one place where a prior is checked, for the exact code and the agent.
+    """
     if prior is None:
-        shape = (mdp.horizon, mdp.n_states, mdp.n_actions)
-        return np.full(shape, -math.log(mdp.n_actions))
-    return _log(_time_table(prior, "prior", mdp))
+        return np.full(full, -math.log(full[-1]))
+    return _log(_time_table(prior, "prior", full))
+
+
+def _log_backward(
+    mdp: TabularMDP, alpha: float, log_prior: NDArray[Any]
+) -> NDArray[np.float64]:
+    """log beta_t(s), t = 0..H: the log-partition function of P from s at step t.
+
+    beta_H = 1, beta_t = 1 at terminal states, and otherwise
+    beta_t(s) = sum_a pi_ref(a | s) e^{r(s, a) / alpha} E_{s'}[beta_{t+1}(s')].
+    """
+    live = ~mdp.terminal
+    H, S, _ = log_prior.shape
+    log_P = _log(mdp.P)
+    log_beta = np.zeros((H + 1, S))
+    for t in reversed(range(H)):
+        # log E_{s'}[beta_{t+1}(s')] for each live (s, a), then the sum over a
+        log_next = logsumexp(log_P[live] + log_beta[t + 1], axis=2)
+        log_beta[t, live] = logsumexp(
+            log_prior[t, live] + mdp.R[live] / alpha + log_next, axis=1
+        )
+    return log_beta
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,7 +329,14 @@ class SoftOptimum:
         log Z of the optimal-trajectory distribution P(tau).
     min_kl : float
         The smallest reverse KL any policy reaches,
-        log Z - E_{s_0}[V*_0(s_0)] / alpha (a Jensen gap, >= 0).
+        log Z - E_{s_0}[V*_0(s_0)] / alpha (>= 0; zero when the environment's
+        chance choices never change log beta).
+    log_beta : numpy.ndarray, shape (H + 1, S)
+        log beta_t(s), the log-partition function of P's remaining steps
+        from s at step t (0 at t = H and at terminal states);
+        Z = E_{s_0}[beta_0(s_0)]. P is a Markov process with start
+        p(s_0) beta_0(s_0) / Z and transitions p(s' | s, a) beta_{t+1}(s')
+        renormalised.
 
     Examples
     --------
@@ -311,6 +354,7 @@ class SoftOptimum:
     Q: NDArray[np.float64]
     log_partition: float
     min_kl: float
+    log_beta: NDArray[np.float64]
 
 
 def soft_value_iteration(
@@ -327,9 +371,10 @@ def soft_value_iteration(
     The log-partition function comes from a separate, exact backward
     recursion of P(tau), ``log beta_t(s) = log sum_a pi_ref e^{r/alpha}
     E_{s'}[beta_{t+1}(s')]``: an expectation of exponentials where the soft
-    values take an exponential of an expectation. The two agree when the
-    soft values do not vary across the possible next states, and the
-    difference is the minimum KL.
+    values take an exponential of an expectation. The difference,
+    log Z - E[V_0] / alpha, is the minimum KL: a sum of Jensen gaps, zero
+    exactly when log beta is the same at every possible start and at every
+    possible next state of each move.
 
     Parameters
     ----------
@@ -356,30 +401,22 @@ def soft_value_iteration(
     >>> np.round(skewed.policy[0, 0], 4)
     array([0.4046, 0.5954])
     """
-    mdp = _check_mdp(mdp)
-    alpha = positive_float(alpha, "alpha")
-    log_prior = _log_prior(prior, mdp)
+    mdp, alpha = _check_model(mdp, alpha)
+    log_prior = _log_prior(prior, _table_shape(mdp))
     live = ~mdp.terminal
     H, S, A = log_prior.shape
     V = np.zeros((H + 1, S))
     Q = np.zeros((H, S, A))
     policy = np.exp(log_prior)  # terminal states keep the prior
-    log_P = _log(mdp.P)
-    log_beta = np.zeros(S)  # backward message of P(tau), in log space
     for t in reversed(range(H)):
         Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
         logits = log_prior[t, live] + Q[t, live] / alpha
         V[t, live] = alpha * logsumexp(logits, axis=1)
         policy[t, live] = np.exp(logits - V[t, live, None] / alpha)
-        # log E_{s'}[beta_{t+1}(s')] for each live (s, a), then the sum over a
-        log_next = logsumexp(log_P[live] + log_beta, axis=2)
-        log_beta = np.zeros(S)  # terminal states: the episode has ended
-        log_beta[live] = logsumexp(
-            log_prior[t, live] + mdp.R[live] / alpha + log_next, axis=1
-        )
-    log_partition = float(logsumexp(log_beta, b=mdp.initial))
+    log_beta = _log_backward(mdp, alpha, log_prior)
+    log_partition = float(logsumexp(log_beta[0], b=mdp.initial))
     min_kl = log_partition - float(mdp.initial @ V[0]) / alpha
-    return SoftOptimum(policy, V, Q, log_partition, min_kl)
+    return SoftOptimum(policy, V, Q, log_partition, min_kl, log_beta)
 
 
 @dataclass(frozen=True, eq=False)
@@ -412,10 +449,10 @@ class SoftValues:
 
 def _policy_and_prior(
     policy: ArrayLike, mdp: TabularMDP, prior: ArrayLike | None
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Check a policy against the prior: log(pi / pi_ref) where pi acts."""
-    pi = _time_table(policy, "policy", mdp)
-    log_prior = _log_prior(prior, mdp)
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Check a policy against the prior: pi, log(pi / pi_ref) where pi acts, log pi_ref."""
+    pi = _time_table(policy, "policy", _table_shape(mdp))
+    log_prior = _log_prior(prior, _table_shape(mdp))
     acts = (pi > 0) & ~mdp.terminal[None, :, None]
     forbidden = acts & np.isneginf(log_prior)
     if forbidden.any():
@@ -427,7 +464,25 @@ def _policy_and_prior(
         )
     log_ratio = np.zeros_like(pi)
     log_ratio[acts] = np.log(pi[acts]) - log_prior[acts]
-    return pi, log_ratio
+    return pi, log_ratio, log_prior
+
+
+def _evaluate(
+    pi: NDArray[np.float64],
+    log_ratio: NDArray[np.float64],
+    mdp: TabularMDP,
+    alpha: float,
+) -> SoftValues:
+    """Policy evaluation on checked inputs (see :func:`soft_values`)."""
+    live = ~mdp.terminal
+    H, S, A = pi.shape
+    V = np.zeros((H + 1, S))
+    Q = np.zeros((H, S, A))
+    for t in reversed(range(H)):
+        Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
+        soft_q = Q[t, live] - alpha * log_ratio[t, live]
+        V[t, live] = np.einsum("sa,sa->s", pi[t, live], soft_q)
+    return SoftValues(Q, V, float(mdp.initial @ V[0]))
 
 
 def soft_values(
@@ -462,18 +517,9 @@ def soft_values(
     >>> round(soft_values([[1.0, 0.0]], mdp, alpha=0.5).soft_return, 6)
     1.960279
     """
-    mdp = _check_mdp(mdp)
-    alpha = positive_float(alpha, "alpha")
-    pi, log_ratio = _policy_and_prior(policy, mdp, prior)
-    live = ~mdp.terminal
-    H, S, A = pi.shape
-    V = np.zeros((H + 1, S))
-    Q = np.zeros((H, S, A))
-    for t in reversed(range(H)):
-        Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
-        soft_q = Q[t, live] - alpha * log_ratio[t, live]
-        V[t, live] = np.einsum("sa,sa->s", pi[t, live], soft_q)
-    return SoftValues(Q, V, float(mdp.initial @ V[0]))
+    mdp, alpha = _check_model(mdp, alpha)
+    pi, log_ratio, _ = _policy_and_prior(policy, mdp, prior)
+    return _evaluate(pi, log_ratio, mdp, alpha)
 
 
 @dataclass(frozen=True)
@@ -541,16 +587,13 @@ def trajectory_kl(
     >>> abs(trajectory_kl(optimum.policy, mdp, alpha=1.0).kl) < 1e-12
     True
     """
-    mdp = _check_mdp(mdp)
-    alpha = positive_float(alpha, "alpha")
-    soft_return = soft_values(policy, mdp, alpha=alpha, prior=prior)
-    log_partition = soft_value_iteration(
-        mdp, alpha=alpha, prior=prior
-    ).log_partition
+    mdp, alpha = _check_model(mdp, alpha)
+    pi, log_ratio, log_prior = _policy_and_prior(policy, mdp, prior)
+    soft_return = _evaluate(pi, log_ratio, mdp, alpha).soft_return
+    log_beta = _log_backward(mdp, alpha, log_prior)
+    log_partition = float(logsumexp(log_beta[0], b=mdp.initial))
     return TrajectoryKL(
-        log_partition - soft_return.soft_return / alpha,
-        soft_return.soft_return,
-        log_partition,
+        log_partition - soft_return / alpha, soft_return, log_partition
     )
 
 
@@ -583,7 +626,7 @@ def state_distribution(
     [[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]]
     """
     mdp = _check_mdp(mdp)
-    pi = _time_table(policy, "policy", mdp)
+    pi = _time_table(policy, "policy", _table_shape(mdp))
     live = ~mdp.terminal
     d = np.zeros((mdp.horizon + 1, mdp.n_states))
     d[0] = mdp.initial
@@ -650,7 +693,7 @@ class Trajectories:
         >>> np.exp(paths.log_q([[0.75, 0.25]])).round(4).tolist()
         [0.5625, 0.1875, 0.1875, 0.0625]
         """
-        pi = _time_table(policy, "policy", self.mdp)
+        pi = _time_table(policy, "policy", _table_shape(self.mdp))
         return self.log_dynamics + self._sum_decisions(_log(pi))
 
     def log_p(
@@ -683,7 +726,7 @@ class Trajectories:
         alpha = positive_float(alpha, "alpha")
         weights = (
             self.log_dynamics
-            + self._sum_decisions(_log_prior(prior, self.mdp))
+            + self._sum_decisions(_log_prior(prior, _table_shape(self.mdp)))
             + self.rewards / alpha
         )
         return weights - logsumexp(weights)
