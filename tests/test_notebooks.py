@@ -362,3 +362,41 @@ def test_exercises_are_labelled_ordered_and_include_pen_and_paper(path: Path) ->
     markdown = chapter_markdown(path)
     for _, label in EXERCISE.findall(markdown):
         assert f"{{solution-start}} {label}" in markdown, f"{path.name}: {label} has no solution"
+
+
+GATED = re.compile(r"^````\{(exercise|solution-start|solution-end)\}\s*(\S*)", re.MULTILINE)
+
+
+def gated_sequence_problem(markdown: str) -> str | None:
+    """What is wrong with the exercise/solution-start/solution-end order, if anything.
+
+    sphinx-exercise's gated solutions fail the whole site build when a start or an end is
+    missing or stray; this finds it without building.
+    """
+    expected, label = "exercise", None
+    for kind, name in GATED.findall(markdown):
+        if kind == "exercise" and expected in ("exercise", "exercise-or-solution"):
+            expected, label = "solution-start", None
+        elif kind == "solution-start" and expected in ("solution-start", "exercise-or-solution"):
+            expected, label = "solution-end", name
+        elif kind == "solution-end" and expected == "solution-end":
+            expected = "exercise-or-solution"
+        else:
+            return f"{kind} {name} where {expected} was expected (after {label})"
+    if expected == "solution-end":
+        return f"solution {label} is never closed"
+    return None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_solutions_open_and_close_in_order(path: Path) -> None:
+    problem = gated_sequence_problem(chapter_markdown(path))
+    assert problem is None, f"{path.name}: {problem}"
+
+
+def test_the_solution_order_check_can_fail() -> None:
+    good = "````{exercise} A\n````\n````{solution-start} a\n````\n````{solution-end}\n````\n"
+    assert gated_sequence_problem(good) is None
+    assert gated_sequence_problem(good + "````{solution-end}\n````\n") is not None
+    assert gated_sequence_problem("````{solution-start} a\n````\n") is not None
+    assert gated_sequence_problem(good.replace("````{solution-end}\n````\n", "")) is not None
