@@ -285,10 +285,12 @@ def kl_mvn(
     )
     solution = np.linalg.solve(np.broadcast_to(chol_q, shape + (d, d)), rhs)
     e, z = solution[..., :d], solution[..., d]
-    e_diag = np.diagonal(e, axis1=-2, axis2=-1)
-    # Each of the three terms is non-negative: x - log(1 + x) >= 0 for x > -1.
+    e_diag = np.diagonal(e, axis1=-2, axis2=-1).copy()  # writable for torch
+    # Each of the three terms is non-negative: x - log(1 + x) >= 0 for x > -1,
+    # summed as a series near 0 so nearly equal covariances keep their digits.
+    log_det_term = _x_minus_log1p(torch.from_numpy(e_diag)).numpy()
     return scalar_result(
-        (e_diag - np.log1p(e_diag)).sum(-1)
+        log_det_term.sum(-1)
         + 0.5 * (e**2).sum(axis=(-2, -1))
         + 0.5 * (z**2).sum(-1)
     )

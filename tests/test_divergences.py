@@ -258,6 +258,15 @@ def test_kl_gaussian_keeps_relative_precision_for_nearly_equal_widths() -> None:
     assert abs(naive / exact_12 - 1) > 1e-6
 
 
+def test_kl_mvn_keeps_relative_precision_for_nearly_equal_covariances() -> None:
+    # A diagonal case is a sum of univariate ones, which the test above pins down.
+    for k in range(3, 14):
+        std_q = np.array([1.0 + 10.0**-k, 1.0, 1.0 - 2 * 10.0**-k])
+        got = kl_mvn(np.zeros(3), np.eye(3), np.zeros(3), np.diag(std_q**2))
+        want = sum(kl_gaussian(0.0, 1.0, 0.0, float(np.sqrt(s * s))) for s in std_q)
+        assert abs(got / want - 1) < 1e-10, (k, got, want)
+
+
 @given(
     mp=st.floats(-10, 10),
     sp=st.floats(0.01, 10),
