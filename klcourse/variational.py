@@ -780,9 +780,9 @@ class VAE(_GaussianEncoder):
         Its expectation is the ELBO for K = 1, never exceeds log p(x)
         (Jensen's inequality) and never decreases as K grows (Burda et al.'s
         argument by averaging over subsets of the samples, 2016). It tends
-        to log p(x) as K grows when the weights are well behaved, for
-        instance bounded; with heavy-tailed weights it can get there very
-        slowly.
+        to log p(x) as K grows whenever the ELBO is finite (Burda et al.
+        prove it for bounded weights); with heavy-tailed weights it can get
+        there very slowly.
 
         Examples
         --------
