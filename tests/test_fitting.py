@@ -174,18 +174,28 @@ def test_landscape_broadcasts_over_a_grid() -> None:
     assert kl_landscape(bimodal(), mu, log_sigma, direction="reverse").shape == (5, 7)
 
 
-@pytest.mark.parametrize("alpha", [-1.0, 0.25, 0.5, 2.0])
-def test_alpha_divergence_between_gaussians_matches_closed_form(alpha: float) -> None:
-    # For Gaussians, int p^a q^(1-a) has a closed form (a Gaussian integral).
-    m1, s1, m2, s2 = 0.3, 1.1, -0.4, 1.4
+def gaussian_alpha_divergence(m1: float, s1: float, m2: float, s2: float, alpha: float) -> float:
+    """For Gaussians, int p^a q^(1-a) has a closed form (a Gaussian integral)."""
     var = alpha * s2**2 + (1 - alpha) * s1**2
     log_integral = (
         0.5 * math.log(s1 ** (2 * (1 - alpha)) * s2 ** (2 * alpha) / var)
         - alpha * (1 - alpha) * (m1 - m2) ** 2 / (2 * var)
     )
-    expected = (1 - math.exp(log_integral)) / (alpha * (1 - alpha))
-    p = D.MixtureSameFamily(D.Categorical(torch.tensor([1.0], dtype=torch.float64)),
-                            D.Normal(torch.tensor([m1], dtype=torch.float64), torch.tensor([s1], dtype=torch.float64)))
+    return (1 - math.exp(log_integral)) / (alpha * (1 - alpha))
+
+
+def one_component_mixture(mean: float, std: float) -> D.MixtureSameFamily:
+    """A Normal written as a one-component mixture, the form the alpha functions take."""
+    return D.MixtureSameFamily(D.Categorical(torch.tensor([1.0], dtype=torch.float64)),
+                               D.Normal(torch.tensor([mean], dtype=torch.float64),
+                                        torch.tensor([std], dtype=torch.float64)))
+
+
+@pytest.mark.parametrize("alpha", [-1.0, 0.25, 0.5, 2.0])
+def test_alpha_divergence_between_gaussians_matches_closed_form(alpha: float) -> None:
+    m1, s1, m2, s2 = 0.3, 1.1, -0.4, 1.4
+    p = one_component_mixture(m1, s1)
+    expected = gaussian_alpha_divergence(m1, s1, m2, s2, alpha)
     assert alpha_divergence(p, m2, s2, alpha=alpha) == pytest.approx(expected, rel=1e-9)
 
 
@@ -193,14 +203,8 @@ def test_alpha_divergence_between_gaussians_matches_closed_form(alpha: float) ->
 def test_alpha_divergence_when_q_sets_the_grid(m2: float, s2: float) -> None:
     # Q much wider, or far off and narrow: the grid follows Q, not P.
     m1, s1, alpha = 0.3, 1.1, 0.4
-    var = alpha * s2**2 + (1 - alpha) * s1**2
-    log_integral = (
-        0.5 * math.log(s1 ** (2 * (1 - alpha)) * s2 ** (2 * alpha) / var)
-        - alpha * (1 - alpha) * (m1 - m2) ** 2 / (2 * var)
-    )
-    expected = (1 - math.exp(log_integral)) / (alpha * (1 - alpha))
-    p = D.MixtureSameFamily(D.Categorical(torch.tensor([1.0], dtype=torch.float64)),
-                            D.Normal(torch.tensor([m1], dtype=torch.float64), torch.tensor([s1], dtype=torch.float64)))
+    p = one_component_mixture(m1, s1)
+    expected = gaussian_alpha_divergence(m1, s1, m2, s2, alpha)
     assert alpha_divergence(p, m2, s2, alpha=alpha) == pytest.approx(expected, rel=1e-9)
 
 
@@ -234,8 +238,7 @@ def test_alpha_fits_move_from_mode_seeking_to_mass_covering() -> None:
 @pytest.mark.parametrize("alpha", [-1.0, 0.0, 0.5, 1.0, 2.0])
 def test_alpha_fit_recovers_a_gaussian_target(alpha: float) -> None:
     # D_alpha(P||Q) = 0 only at Q = P: a Gaussian P is its own best fit for every alpha.
-    p = D.MixtureSameFamily(D.Categorical(torch.tensor([1.0], dtype=torch.float64)),
-                            D.Normal(torch.tensor([-0.7], dtype=torch.float64), torch.tensor([1.3], dtype=torch.float64)))
+    p = one_component_mixture(-0.7, 1.3)
     fit = fit_gaussian_alpha(p, alpha=alpha, init=(0.5, 0.8))
     assert fit.mu == pytest.approx(-0.7, abs=1e-4) and fit.sigma == pytest.approx(1.3, abs=1e-4)
 
