@@ -12,10 +12,16 @@ FORMATTED := klcourse book/_ext book/*.ipynb
 PACKAGE_STAMP := _build/.klcourse-stamp
 PACKAGE_SOURCES := $(shell find klcourse -name '*.py')
 
-.PHONY: book test unit notebooks site chromium format bench bench-rl bench-busy clean
+.PHONY: book pdf test unit notebooks site chromium format bench bench-rl bench-busy clean
 
-book: $(STAMP) $(PACKAGE_STAMP)
+# The site, then the PDF of the whole book that every page links to (_build/html/klcourse.pdf).
+book: $(STAMP) $(PACKAGE_STAMP) chromium
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python book/_ext/print_pdf.py
+
+# The PDF is printed from the single-page build with Debian's Chromium (book/_ext/print_pdf.py);
+# the site's build comes first so that no notebook is executed twice.
+pdf: book
 
 # The unit tests first (fast failures), then nbval and the site build side by side: each
 # executes every notebook on one core (klcourse runs torch single-threaded), so on two
@@ -32,8 +38,12 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/pytest --nbval-lax book
 
+# Two sessions, in this order: the first builds the site and prints the PDF (tests/test_site.py,
+# tests/test_pdf.py); the second finds the PDF in place when the browser test follows the
+# site's link to it. Its build of the site only checks that nothing changed.
 site: $(STAMP) chromium $(PACKAGE_STAMP)
-	$(BIN)/pytest tests -m site
+	$(BIN)/pytest -m site tests/test_site.py tests/test_pdf.py
+	$(BIN)/pytest -m site tests --ignore=tests/test_site.py --ignore=tests/test_pdf.py
 
 # The browser test drives Debian's Chromium. As root (as in CI) this installs it when missing;
 # otherwise it says how, and the browser test skips (or fails, under CI=true).

@@ -33,6 +33,25 @@ class Distribution:
     location_scale: Callable[[], tuple[float, float] | None]
     support_bounds: Callable[[], tuple[float, float]]
     event_shape: tuple[int, ...] = ()
+    quartiles: Callable[[], NDArray[np.float64] | None] = lambda: None
+
+    def centre_scale(self) -> tuple[float, float]:
+        """Where a univariate distribution lives, with or without moments.
+
+        Its mean and standard deviation when both are finite; otherwise its
+        median and its interquartile range over 1.349 (the standard
+        deviation of a Normal with that range), which a Cauchy has too;
+        (0, 1) when neither is known.
+        """
+        known = self.location_scale()
+        if known is not None:
+            return known
+        quartiles = self.quartiles()
+        if quartiles is not None and np.all(np.isfinite(quartiles)):
+            spread = float(quartiles[2] - quartiles[0]) / 1.349
+            if spread > 0:
+                return float(quartiles[1]), spread
+        return 0.0, 1.0
 
 
 def as_distribution(
@@ -130,6 +149,17 @@ def _from_torch(
             else None
         )
 
+    def quartiles() -> NDArray[np.float64] | None:
+        """The quartiles: by torch's icdf if it has one, else from draws."""
+        if dist.event_shape != torch.Size():
+            return None
+        levels = torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64)
+        try:
+            return dist.icdf(levels).to(torch.float64).numpy()
+        except (NotImplementedError, RuntimeError, ValueError):
+            draws = sample(4001, np.random.default_rng(0))
+            return np.quantile(draws, levels.numpy())
+
     def support_bounds() -> tuple[float, float]:
         """The interval holding the support (the real line when torch does not say)."""
         support = dist.support
@@ -152,6 +182,7 @@ def _from_torch(
         location_scale,
         support_bounds,
         tuple(dist.event_shape),
+        quartiles,
     )
 
 
@@ -208,7 +239,13 @@ def _from_scipy(
         lower, upper = dist.support()
         return float(lower), float(upper)
 
+    def quartiles() -> NDArray[np.float64] | None:
+        if dimension != 1 or not hasattr(dist, "ppf"):
+            return None
+        with np.errstate(all="ignore"):
+            return np.asarray(dist.ppf([0.25, 0.5, 0.75]), dtype=np.float64)
+
     event = (dimension,) if dimension > 1 else ()
     return Distribution(
-        log_prob, sample, location_scale, support_bounds, event
+        log_prob, sample, location_scale, support_bounds, event, quartiles
     )

@@ -11,6 +11,7 @@ otherwise.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -25,6 +26,11 @@ _threads: int | None = 1
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: More threads than this many per core only add overhead (and a huge count
+#: can exhaust memory when torch starts them), so ``set_torch_threads``
+#: refuses it.
+MAX_THREADS_PER_CORE = 4
+
 
 def set_torch_threads(n: int | None) -> int | None:
     """Set how many threads klcourse's training and inference use; return the old setting.
@@ -32,7 +38,7 @@ def set_torch_threads(n: int | None) -> int | None:
     Parameters
     ----------
     n : int or None
-        A positive count, used for the duration of each klcourse call and
+        A positive count, at most four per CPU core, used for the duration of each klcourse call and
         restored afterwards; None leaves torch's own setting alone. The
         default is 1, which suits the course's small models.
 
@@ -44,6 +50,12 @@ def set_torch_threads(n: int | None) -> int | None:
     global _threads
     if n is not None:
         n = positive_int(n, "n")
+        limit = MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
+        if n > limit:
+            raise ValueError(
+                f"n must be at most {limit} ({MAX_THREADS_PER_CORE} per CPU"
+                f" core of this machine), got {n}"
+            )
     previous, _threads = _threads, n
     return previous
 

@@ -18,13 +18,18 @@ from numpy.typing import ArrayLike, NDArray
 SUM_TOLERANCE = 1e-9
 
 
-def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+def as_float_array(
+    value: ArrayLike, name: str, *, allow_bool: bool = True
+) -> NDArray[np.float64]:
     """Return ``value`` as a float64 array, refusing non-numeric input.
 
     Accepts what users hold: lists, NumPy arrays of any real dtype, pandas
     objects and torch tensors (detached and moved to the CPU first, so a
     tensor that requires grad is fine). Complex and non-numeric input is a
-    ``TypeError`` naming the argument.
+    ``TypeError`` naming the argument, and so is text, numeric text
+    included: ``"0.5"`` is not converted. With ``allow_bool=False`` a
+    boolean array (or a lone ``True``) is refused too, for arguments where a
+    bool can only be a mistake (a standard deviation, a probability).
     """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(
@@ -41,6 +46,24 @@ def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     if np.iscomplexobj(raw):
         raise TypeError(
             f"{name} must be real, got complex values (dtype {raw.dtype})"
+        )
+    if raw.dtype.kind in "USV" or (
+        raw.dtype.kind == "O"
+        and any(isinstance(item, (str, bytes)) for item in raw.ravel())
+    ):
+        raise TypeError(
+            f"{name} must be a numeric array, got text (dtype {raw.dtype});"
+            " convert it to numbers first"
+        )
+    if not allow_bool and (
+        raw.dtype.kind == "b"
+        or (
+            raw.dtype.kind == "O"
+            and any(isinstance(item, (bool, np.bool_)) for item in raw.ravel())
+        )
+    ):
+        raise TypeError(
+            f"{name} must hold numbers, got booleans (dtype {raw.dtype})"
         )
     if raw.dtype.kind not in "biuf":
         try:
@@ -81,9 +104,11 @@ def input_precision(value: Any) -> float:
     return float(np.finfo(np.float64).eps)
 
 
-def finite_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+def finite_array(
+    value: ArrayLike, name: str, *, allow_bool: bool = True
+) -> NDArray[np.float64]:
     """Return ``value`` as float64, refusing NaN and infinite entries."""
-    array = as_float_array(value, name)
+    array = as_float_array(value, name, allow_bool=allow_bool)
     if not np.all(np.isfinite(array)):
         raise ValueError(
             f"{name} must be finite, but it contains NaN or infinite values"
@@ -91,9 +116,11 @@ def finite_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     return array
 
 
-def positive_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+def positive_array(
+    value: ArrayLike, name: str, *, allow_bool: bool = True
+) -> NDArray[np.float64]:
     """Return ``value`` as float64, refusing entries that are not finite and > 0."""
-    array = as_float_array(value, name)
+    array = as_float_array(value, name, allow_bool=allow_bool)
     if not np.all(array > 0) or not np.all(np.isfinite(array)):
         bad = array[~((array > 0) & np.isfinite(array))].ravel()[0]
         raise ValueError(
@@ -117,7 +144,7 @@ def sum_tolerance(eps: float, n: int) -> float:
 
 
 def probability_array(
-    value: ArrayLike, name: str, axis: int
+    value: ArrayLike, name: str, axis: int, *, allow_bool: bool = True
 ) -> NDArray[np.float64]:
     """Return ``value`` as float64 probabilities along ``axis``.
 
@@ -126,7 +153,7 @@ def probability_array(
     renormalised.
     """
     eps = input_precision(value)
-    array = as_float_array(value, name)
+    array = as_float_array(value, name, allow_bool=allow_bool)
     if array.ndim == 0:
         raise ValueError(
             f"{name} must have at least one dimension (the outcomes), got a scalar"
@@ -237,6 +264,61 @@ def positive_float(
     if maximum is not None and number > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return number
+
+
+def real_number(
+    value: Any, name: str, *, allow_infinite: bool = False
+) -> float:
+    """Return the real scalar ``value`` as a float.
+
+    Python and NumPy numbers are accepted, and so are 0-d NumPy arrays and
+    torch tensors of a real dtype. Text (``"1"`` included), bools, complex
+    numbers and arrays with more than one element are a ``TypeError``; NaN,
+    and infinity unless ``allow_infinite``, a ``ValueError``. Both messages
+    name the argument.
+    """
+    number: float | None = None
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        number = None
+    elif isinstance(value, numbers.Real):
+        number = float(value)
+    else:
+        raw = detached(value)
+        dtype = getattr(raw, "dtype", None)
+        if dtype is not None and getattr(raw, "shape", None) == ():
+            array = np.asarray(raw)
+            if array.dtype.kind in "iuf":
+                number = float(array)
+    if number is None:
+        raise TypeError(
+            f"{name} must be a real number, got {type(value).__name__}"
+        )
+    if math.isnan(number) or (math.isinf(number) and not allow_infinite):
+        kind = "a number" if allow_infinite else "a finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return number
+
+
+#: The largest array, in bytes, that klcourse allocates on a caller's behalf.
+MAX_ARRAY_BYTES = 2**30
+
+
+def check_size(n_items: int, name: str, *, item_bytes: int = 8) -> int:
+    """Refuse a request for an array that would not fit comfortably in memory.
+
+    ``n_items`` numbers of ``item_bytes`` each must stay within
+    :data:`MAX_ARRAY_BYTES` (1 GiB); beyond it the ``ValueError`` names the
+    argument that asked for it and the memory it would take, instead of
+    letting NumPy or torch fail (or the machine swap) deep inside a call.
+    """
+    needed = int(n_items) * int(item_bytes)
+    if needed > MAX_ARRAY_BYTES:
+        raise ValueError(
+            f"{name} asks for {int(n_items):,} numbers ({needed / 2**30:,.1f}"
+            f" GiB in one array); klcourse refuses arrays above "
+            f"{MAX_ARRAY_BYTES / 2**30:g} GiB, so ask for less"
+        )
+    return int(n_items)
 
 
 def check_bool(value: Any, name: str) -> bool:

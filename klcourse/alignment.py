@@ -26,7 +26,8 @@ Exact computations are in float64. Randomness goes through explicit seeds only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,17 @@ __all__ = [
 KL_PLACES = ("reward", "loss")
 DIRECTIONS = ("forward", "reverse")
 
+#: The most entries (tokens or numbers) in one table this module builds:
+#: 2**24, 128 MiB of int64. The sequence models enumerate all ``V**T``
+#: sequences of ``T`` tokens (their largest table, bigger than the logits),
+#: and training keeps several tables of that size, so a model or a sample
+#: past this limit is refused before anything is allocated.
+MAX_TABLE_ENTRIES = 2**24
+
+#: Adam squares every gradient: beyond this size the square overflows
+#: float64 and the update silently stops, so training refuses it.
+_MAX_GRADIENT = 1e150
+
 
 # --- the KL-regularised optimum ----------------------------------------------
 
@@ -77,7 +89,7 @@ def _ref_and_rewards(
     ref_probs: ArrayLike, rewards: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Probabilities and rewards along the last axis, broadcast together."""
-    ref = probability_array(ref_probs, "ref_probs", -1)
+    ref = probability_array(ref_probs, "ref_probs", -1, allow_bool=False)
     reward = finite_array(rewards, "rewards")
     if reward.ndim == 0 or reward.shape[-1] != ref.shape[-1]:
         raise ValueError(
@@ -92,6 +104,38 @@ def _ref_and_rewards(
             f"{reward.shape} do not broadcast"
         ) from error
     return ref, reward
+
+
+def _scaled_rewards(
+    allowed: NDArray[np.bool_], reward: NDArray[np.float64], beta: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(r - m) / beta`` and ``m``, the best reward of the allowed outcomes.
+
+    Subtracting ``m`` before dividing keeps ``r / beta`` from overflowing:
+    every entry is at most 0, and the best outcome's is 0. ``r - m`` is
+    taken in halves, so rewards spread over more than the float range do not
+    overflow either; an entry that still reaches ``-inf`` is below ``-1e308``
+    and its exponential is zero anyway. Outcomes not allowed (those the
+    reference excludes) get ``-inf``.
+    """
+    best = np.max(np.where(allowed, reward, -np.inf), axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):
+        scaled = (reward / 2 - best / 2) / beta * 2
+    return np.where(allowed, scaled, -np.inf), best[..., 0]
+
+
+def _log_optimum(
+    log_ref: NDArray[np.float64], reward: NDArray[np.float64], beta: float
+) -> NDArray[np.float64]:
+    """``log pi*``, finite wherever ``pi_ref > 0`` even if ``pi*`` underflows."""
+    scaled, _ = _scaled_rewards(log_ref > -np.inf, reward, beta)
+    logits = log_ref + scaled
+    return logits - logsumexp(logits, axis=-1, keepdims=True)
+
+
+def _log(probs: NDArray[np.float64]) -> NDArray[np.float64]:
+    with np.errstate(divide="ignore"):
+        return np.log(probs)
 
 
 def kl_regularized_policy(
@@ -121,7 +165,10 @@ def kl_regularized_policy(
     Returns
     -------
     numpy.ndarray
-        :math:`\pi^*`, with the broadcast shape of the inputs.
+        :math:`\pi^*`, with the broadcast shape of the inputs. It is computed
+        in log space with the largest reward subtracted first, so rewards as
+        large as float64 allows, or a tiny ``beta``, still give a
+        distribution (the best outcomes share the mass in the limit).
 
     Examples
     --------
@@ -131,9 +178,9 @@ def kl_regularized_policy(
     """
     beta = positive_float(beta, "beta")
     ref, reward = _ref_and_rewards(ref_probs, rewards)
-    with np.errstate(divide="ignore"):
-        log_ref = np.log(ref)
-    return np.asarray(softmax(log_ref + reward / beta, axis=-1))
+    # log pi_ref + (r - max r) / beta: the shift cancels in the softmax
+    scaled, _ = _scaled_rewards(ref > 0, reward, beta)
+    return np.asarray(softmax(_log(ref) + scaled, axis=-1))
 
 
 def kl_regularized_value(
@@ -167,7 +214,22 @@ def kl_regularized_value(
     """
     beta = positive_float(beta, "beta")
     ref, reward = _ref_and_rewards(ref_probs, rewards)
-    value = beta * logsumexp(reward / beta, b=ref, axis=-1)
+    scaled, best = _scaled_rewards(ref > 0, reward, beta)
+    weights = ref / ref.sum(axis=-1, keepdims=True)
+    # log E[e^s] with s = (r - best) / beta <= 0. For a large beta it is
+    # close to 0: log1p of E[e^s - 1], a sum of terms of one sign, keeps its
+    # relative precision, where a logsumexp's rounding would be multiplied
+    # by beta. Far from 0 the logsumexp is accurate.
+    excess = np.sum(weights * np.expm1(scaled), axis=-1)  # in [-1, 0]
+    near = excess > -0.5
+    log_mean = np.where(
+        near,
+        np.log1p(np.where(near, excess, 0.0)),
+        logsumexp(_log(weights) + scaled, axis=-1),
+    )
+    # best + beta * log_mean, in halves: beta * log_mean may overflow
+    # although the value lies between the smallest and the largest reward.
+    value = 2 * (best / 2 + beta * (log_mean / 2))
     return np.float64(value) if np.ndim(value) == 0 else np.asarray(value)
 
 
@@ -194,7 +256,8 @@ def kl_regularized_objective(
     -------
     numpy.float64 or numpy.ndarray
         The objective, ``-inf`` where :math:`\pi` puts mass on an outcome
-        that :math:`\pi_{ref}` excludes.
+        that :math:`\pi_{ref}` excludes (or where the objective is below
+        the float range).
 
     Examples
     --------
@@ -207,14 +270,15 @@ def kl_regularized_objective(
     """
     beta = positive_float(beta, "beta")
     ref, reward = _ref_and_rewards(ref_probs, rewards)
-    policy = probability_array(probs, "probs", -1)
+    policy = probability_array(probs, "probs", -1, allow_bool=False)
     if policy.shape[-1] != ref.shape[-1]:
         raise ValueError(
             "probs and ref_probs must have the same number of outcomes, got "
             f"shapes {policy.shape} and {ref.shape}"
         )
     expected = np.sum(np.where(policy > 0, policy * reward, 0.0), axis=-1)
-    value = expected - beta * kl_divergence(policy, ref)
+    with np.errstate(over="ignore"):  # -inf only below -1.8e308
+        value = expected - beta * kl_divergence(policy, ref)
     return np.float64(value) if np.ndim(value) == 0 else np.asarray(value)
 
 
@@ -227,7 +291,7 @@ def _is_tensor(value: Any) -> bool:
 
 def _log_probs(value: Any, name: str, *, finite: bool) -> NDArray[np.float64]:
     """Check log-probabilities: no NaN, nothing above zero (and finite)."""
-    array = as_float_array(value, name)
+    array = as_float_array(value, name, allow_bool=False)
     if np.isnan(array).any():
         raise ValueError(f"{name} contains NaN")
     if (array > 0).any():
@@ -253,12 +317,19 @@ def _same_shapes(values: dict[str, NDArray[np.float64]]) -> None:
 
 
 def _tensors(*values: Any) -> list[torch.Tensor]:
-    """The values as tensors of the first tensor's dtype and device."""
-    like = next(v for v in values if _is_tensor(v))
+    """The values as floating tensors on the first tensor's device.
+
+    Floating tensors are kept as they are (and keep their graph); the rest
+    take the first floating tensor's dtype, or float64 if every tensor holds
+    integers.
+    """
+    tensors = [v for v in values if _is_tensor(v)]
+    floating = [t for t in tensors if t.is_floating_point()]
+    dtype = floating[0].dtype if floating else torch.float64
     return [
         v
-        if _is_tensor(v)
-        else torch.as_tensor(v, dtype=like.dtype, device=like.device)
+        if _is_tensor(v) and v.is_floating_point()
+        else torch.as_tensor(v, dtype=dtype, device=tensors[0].device)
         for v in values
     ]
 
@@ -289,10 +360,11 @@ def kl_penalty(
     ----------
     logp : array_like or torch.Tensor
         Log-probabilities of the sampled tokens under the policy (finite,
-        <= 0).
+        <= 0), one per token: any shape, usually (n, T).
     ref_logp : array_like or torch.Tensor
         Log-probabilities of the same tokens under the reference (<= 0;
-        ``-inf`` gives an infinite penalty). Same shape as ``logp``.
+        ``-inf`` gives an infinite penalty). Exactly the shape of ``logp``:
+        nothing is broadcast.
     estimator : {"k1", "k2", "k3"}, optional
         Which term.
 
@@ -353,8 +425,9 @@ def dpo_loss(
     Parameters
     ----------
     chosen_logp, rejected_logp : array_like or torch.Tensor
-        Sequence log-probabilities under the policy, one per pair (finite,
-        <= 0).
+        Sequence log-probabilities under the policy, shape (n_pairs,): one
+        per sequence (finite, <= 0). Per-token log-probabilities of shape
+        (n_pairs, T) are refused; sum them over each sequence first.
     ref_chosen_logp, ref_rejected_logp : array_like or torch.Tensor
         The same under the reference. All four have the same shape.
     beta : float
@@ -383,12 +456,24 @@ def dpo_loss(
         name: _log_probs(value, name, finite=True)
         for name, value in zip(names, values)
     }
+    for name, array in checked.items():
+        if array.ndim != 1:
+            raise ValueError(
+                f"{name} must be 1-D, one log-probability per sequence "
+                f"(sum the tokens' log-probabilities first), got shape "
+                f"{array.shape}"
+            )
     _same_shapes(checked)
     if checked["chosen_logp"].size == 0:
         raise ValueError("chosen_logp must hold at least one pair, got none")
     if not any(_is_tensor(v) for v in values):
         c, r, rc, rr = checked.values()
-        return float(-log_expit(beta * ((c - rc) - (r - rr))).mean())
+        with np.errstate(over="ignore"):  # a margin beyond 1e308 is +-inf
+            losses = -log_expit(beta * ((c - rc) - (r - rr)))
+            mean = losses.mean()
+        if np.isinf(mean) and np.isfinite(losses).all():  # the sum overflowed
+            mean = np.sum(losses / losses.size)
+        return float(mean)
     tc, tr, trc, trr = _tensors(*values)
     return _preference_nll(beta * ((tc - trc) - (tr - trr)))
 
@@ -406,6 +491,9 @@ def all_sequences(vocab_size: int, length: int) -> torch.Tensor:
 
     Sequence ``i`` has the base-``vocab_size`` digits of ``i`` as its tokens.
 
+    The table holds ``vocab_size ** length * length`` tokens; more than
+    ``MAX_TABLE_ENTRIES`` (2**24) is refused.
+
     Examples
     --------
     >>> all_sequences(2, 2).tolist()
@@ -413,9 +501,67 @@ def all_sequences(vocab_size: int, length: int) -> torch.Tensor:
     """
     vocab_size = positive_int(vocab_size, "vocab_size")
     length = positive_int(length, "length")
+    count = vocab_size**length  # a Python int: no overflow
+    if count * length > MAX_TABLE_ENTRIES:
+        raise ValueError(
+            f"vocab_size ** length = {vocab_size}**{length} = {count:,} "
+            f"sequences of {length} tokens would need {count * length:,} "
+            f"entries, more than MAX_TABLE_ENTRIES = {MAX_TABLE_ENTRIES:,}: "
+            "these models enumerate every sequence, so keep vocab_size ** "
+            "length small"
+        )
     index = torch.arange(vocab_size**length)
     powers = vocab_size ** torch.arange(length - 1, -1, -1)
     return (index[:, None] // powers) % vocab_size
+
+
+def _check_size(count: int, name: str, each: int, what: str) -> None:
+    """Refuse ``count`` items of ``each`` entries beyond MAX_TABLE_ENTRIES."""
+    if count * each > MAX_TABLE_ENTRIES:
+        raise ValueError(
+            f"{name} = {count} {what} would need {count * each:,} entries, "
+            f"more than MAX_TABLE_ENTRIES = {MAX_TABLE_ENTRIES:,}"
+        )
+
+
+def _integer_tokens(
+    value: Any, name: str, vocab_size: int | None = None
+) -> torch.Tensor:
+    """Tokens as an int64 tensor: integers only, >= 0 (and < vocab_size)."""
+    if _is_tensor(value):
+        if (
+            value.dtype.is_floating_point
+            or value.dtype.is_complex
+            or value.dtype == torch.bool
+        ):
+            raise TypeError(
+                f"{name} must hold integer tokens, got dtype {value.dtype}"
+            )
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{name} must be a rectangular array of integer tokens ({error})"
+        ) from error
+    if array.size == 0 and array.dtype.kind == "f":
+        array = array.astype(np.int64)  # an empty list holds no bad token
+    if array.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name} must hold integer tokens, got dtype {array.dtype}"
+        )
+    if array.size:
+        low, high = array.min(), array.max()
+        if vocab_size is not None and not 0 <= low <= high < vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{name} must hold tokens in [0, {vocab_size}), got {bad}"
+            )
+        if low < 0:
+            raise ValueError(f"{name} must hold tokens >= 0, got {low}")
+        if high > np.iinfo(np.int64).max:
+            raise ValueError(f"{name} holds a token beyond int64: {high}")
+    return torch.as_tensor(array.astype(np.int64, copy=False))
 
 
 def _logits_table(
@@ -423,7 +569,7 @@ def _logits_table(
 ) -> torch.Tensor:
     if logits is None:
         return torch.zeros(shape, dtype=torch.float64)
-    array = as_float_array(logits, name)
+    array = as_float_array(logits, name, allow_bool=False)
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
     if np.isnan(array).any() or np.isposinf(array).any():
@@ -449,24 +595,15 @@ class _SequenceModel(nn.Module):
         )
 
     def _tokens(self, sequences: Any) -> torch.Tensor:
-        tokens = torch.as_tensor(sequences)
-        if tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
-            raise TypeError(
-                f"sequences must hold integer tokens, got dtype {tokens.dtype}"
-            )
+        if sequences is self.sequences:  # checked once, at construction
+            return self.sequences
+        tokens = _integer_tokens(sequences, "sequences", self.vocab_size)
         if tokens.ndim != 2 or tokens.shape[1] != self.length:
             raise ValueError(
                 f"sequences must have shape (n, {self.length}), got "
                 f"{tuple(tokens.shape)}"
             )
-        if tokens.numel() and (
-            tokens.min() < 0 or tokens.max() >= self.vocab_size
-        ):
-            raise ValueError(
-                f"sequences must hold tokens in [0, {self.vocab_size}), got "
-                f"values from {int(tokens.min())} to {int(tokens.max())}"
-            )
-        return tokens.long()
+        return tokens
 
     def index(self, sequences: Any) -> torch.Tensor:
         """The position of each sequence in :attr:`sequences`, shape (n,).
@@ -524,7 +661,9 @@ class TabularLM(_SequenceModel):
     vocab_size : int
         V, at least 2.
     length : int
-        T, the number of tokens of every sequence.
+        T, the number of tokens of every sequence. The model enumerates
+        all ``V**T`` sequences: ``V**T * T`` may not exceed
+        ``MAX_TABLE_ENTRIES`` (2**24).
     logits : array_like or torch.Tensor, optional
         Initial logits, shape (n_prefixes, V); ``-inf`` excludes a token.
         Default: zeros (every sequence equally likely).
@@ -623,7 +762,8 @@ class TabularLM(_SequenceModel):
         Parameters
         ----------
         n : int
-            How many sequences.
+            How many sequences; ``n * T`` at most
+            ``MAX_TABLE_ENTRIES`` (2**24).
         seed : int, numpy.random.Generator or None, optional
             Source of randomness; the global random state is left alone.
 
@@ -634,7 +774,9 @@ class TabularLM(_SequenceModel):
         >>> lm.sample(2, seed=0).tolist()
         [[0, 1, 0, 1], [0, 1, 0, 1]]
         """
-        return self._sample(positive_int(n, "n"), torch_generator(seed))
+        n = positive_int(n, "n")
+        _check_size(n, "n", self.length, f"sequences of length {self.length}")
+        return self._sample(n, torch_generator(seed))
 
     @torch.no_grad()
     def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -675,8 +817,13 @@ class TabularLM(_SequenceModel):
         """
         temperature = positive_float(temperature, "temperature")
         log_table = torch.log_softmax(self.logits.detach(), dim=-1)
+        # Shifted to a maximum of 0 per row, which stays 0 at any
+        # temperature: a tiny one gives greedy rows, never rows of -inf.
+        top = log_table.max(dim=-1, keepdim=True).values
         return TabularLM(
-            self.vocab_size, self.length, logits=log_table / temperature
+            self.vocab_size,
+            self.length,
+            logits=(log_table - top) / temperature,
         )
 
     @classmethod
@@ -701,13 +848,19 @@ class TabularLM(_SequenceModel):
         >>> np.round(lm.sequence_probs().tolist(), 6)
         array([0.45, 0.05, 0.05, 0.45])
         """
-        start = probability_array(initial, "initial", -1)
-        moves = probability_array(transition, "transition", -1)
+        start = probability_array(initial, "initial", -1, allow_bool=False)
+        moves = probability_array(
+            transition, "transition", -1, allow_bool=False
+        )
         v = start.shape[0]
         if start.ndim != 1 or moves.shape != (v, v):
             raise ValueError(
                 "initial must have shape (V,) and transition (V, V), got "
                 f"{start.shape} and {moves.shape}"
+            )
+        if v < 2:
+            raise ValueError(
+                f"initial must have at least 2 tokens (V >= 2), got {v}"
             )
         model = cls(v, length)
         with np.errstate(divide="ignore"):
@@ -746,7 +899,7 @@ class TabularLM(_SequenceModel):
         """
         model = cls(vocab_size, length)
         v, t = model.vocab_size, model.length
-        p = probability_array(probs, "probs", -1)
+        p = probability_array(probs, "probs", -1, allow_bool=False)
         if p.shape != (v**t,):
             raise ValueError(f"probs must have shape ({v**t},), got {p.shape}")
         rows = []
@@ -771,7 +924,8 @@ class FactorizedLM(_SequenceModel):
     Parameters
     ----------
     vocab_size, length : int
-        V (at least 2) and T.
+        V (at least 2) and T, with ``V**T * T`` at most
+        ``MAX_TABLE_ENTRIES`` (2**24), as for :class:`TabularLM`.
     logits : array_like or torch.Tensor, optional
         Initial logits, shape (T, V). Default: zeros (uniform).
 
@@ -837,9 +991,9 @@ def _check_model(model: Any, name: str, kind: type = TabularLM) -> None:
         )
 
 
-def _numpy_probs(model: _SequenceModel) -> NDArray[np.float64]:
+def _numpy_log_probs(model: _SequenceModel) -> NDArray[np.float64]:
     with torch.no_grad():
-        return model.sequence_probs().numpy().astype(np.float64)
+        return model.log_prob(model.sequences).numpy().astype(np.float64)
 
 
 def _sequence_rewards(
@@ -854,10 +1008,77 @@ def _sequence_rewards(
     return reward
 
 
-def _optional_batch(batch_size: int | None) -> int | None:
+def _optional_batch(batch_size: int | None, length: int) -> int | None:
     if batch_size is None:
         return None
-    return positive_int(batch_size, "batch_size", minimum=2)
+    batch = positive_int(batch_size, "batch_size", minimum=2)
+    _check_size(batch, "batch_size", length, f"sequences of length {length}")
+    return batch
+
+
+def _check_history(history: Any) -> None:
+    if not isinstance(history, dict):
+        raise TypeError(
+            f"history must be a dict of arrays, got {type(history).__name__}"
+        )
+    if "step" not in history:
+        raise ValueError("history must record 'step', the x-axis")
+    lengths = {key: np.shape(value) for key, value in history.items()}
+    if any(len(shape) != 1 for shape in lengths.values()) or (
+        len(set(lengths.values())) != 1
+    ):
+        raise ValueError(
+            "history arrays must all have the same length, 1-D, got shapes "
+            f"{lengths}"
+        )
+
+
+def _kl_from_logs(
+    log_p: NDArray[np.float64], log_q: NDArray[np.float64]
+) -> float:
+    """KL(P || Q) from log-probabilities, so no underflow turns it to inf.
+
+    ``+inf`` if Q excludes an outcome P allows. A sum that rounding leaves a
+    few ulps below zero (P equal to Q) is reported as 0.
+    """
+    support = log_p > -np.inf
+    if np.isneginf(log_q[support]).any():
+        return math.inf
+    lp, lq = log_p[support], log_q[support]
+    return max(float(np.sum(np.exp(lp) * (lp - lq))), 0.0)
+
+
+def _adam_step(
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    model: TabularLM | FactorizedLM,
+    *,
+    step: int,
+    blame: str,
+) -> None:
+    """One Adam update, refusing to go on from a loss or a gradient that
+    float64 cannot carry (Adam would silently stop, or fill with NaN).
+
+    ``blame`` names the arguments that set the scale of the gradients.
+    """
+    optimizer.zero_grad()
+    loss.backward()
+    grad = model.logits.grad
+    assert grad is not None
+    largest = grad.abs().max().item()
+    if not (math.isfinite(loss.item()) and largest <= _MAX_GRADIENT):
+        raise ValueError(
+            f"training stopped at step {step}: the loss is {loss.item():.3g}"
+            f" and the largest gradient {largest:.3g}, beyond what Adam can "
+            f"square in float64 ({_MAX_GRADIENT:.0e}); {blame}"
+        )
+    finite = torch.isfinite(model.logits)
+    optimizer.step()
+    if not torch.isfinite(model.logits[finite]).all():
+        raise ValueError(
+            f"training stopped at step {step}: the logits overflowed float64;"
+            " lr is too large"
+        )
 
 
 # --- fine-tuning with a KL penalty -------------------------------------------
@@ -891,6 +1112,10 @@ class FineTuneResult:
     policy: TabularLM
     history: dict[str, NDArray[np.float64]]
 
+    def __post_init__(self) -> None:
+        _check_model(self.policy, "policy")
+        _check_history(self.history)
+
 
 class _Recorder:
     """Exact KLs, reward and objective of a policy, every few steps."""
@@ -903,17 +1128,19 @@ class _Recorder:
         every: int,
         last: int,
     ) -> None:
-        self.ref_probs = _numpy_probs(ref)
+        # Log-probabilities throughout: pi* underflows to 0 on sequences
+        # whose reward is far below the best, but its logarithm does not.
+        self.ref_logp = _numpy_log_probs(ref)
         self.rewards, self.beta, self.every, self.last = (
             rewards,
             beta,
             every,
             last,
         )
-        self.optimum = (
+        self.log_optimum = (
             None
             if rewards is None
-            else kl_regularized_policy(self.ref_probs, rewards, beta=beta)
+            else _log_optimum(self.ref_logp, rewards, beta)
         )
         self.rows: dict[str, list[float]] = {}
 
@@ -921,14 +1148,14 @@ class _Recorder:
         if step % self.every and step != self.last:
             return
         row = {"step": float(step), **extra}
-        if self.rewards is not None and self.optimum is not None:
-            probs = _numpy_probs(policy)
-            kl_ref = float(kl_divergence(probs, self.ref_probs))
-            reward = float(probs @ self.rewards)
+        if self.rewards is not None and self.log_optimum is not None:
+            logp = _numpy_log_probs(policy)
+            kl_ref = _kl_from_logs(logp, self.ref_logp)
+            reward = float(np.exp(logp) @ self.rewards)
             row |= {
                 "reward": reward,
                 "kl_ref": kl_ref,
-                "kl_optimum": float(kl_divergence(probs, self.optimum)),
+                "kl_optimum": _kl_from_logs(logp, self.log_optimum),
                 "objective": reward - self.beta * kl_ref,
             }
         for key, value in row.items():
@@ -1026,7 +1253,8 @@ def fine_tune(
     steps : int, optional
         Adam updates.
     batch_size : int or None, optional
-        Sequences per update (at least 2). None replaces the sample average
+        Sequences per update (at least 2, and ``batch_size * T`` at most
+        ``MAX_TABLE_ENTRIES``). None replaces the sample average
         by the exact expectation over every sequence: the expected update,
         without noise.
     lr : float, optional
@@ -1039,6 +1267,13 @@ def fine_tune(
     Returns
     -------
     FineTuneResult
+
+    Raises
+    ------
+    ValueError
+        If a gradient grows beyond what Adam can square in float64 (rewards
+        of about 1e150 and more), rather than letting training silently
+        stop.
 
     Examples
     --------
@@ -1054,7 +1289,7 @@ def fine_tune(
     check_choice(kl_in, "kl_in", KL_PLACES)
     check_choice(estimator, "estimator", tuple(ESTIMATORS))
     steps = positive_int(steps, "steps")
-    batch = _optional_batch(batch_size)
+    batch = _optional_batch(batch_size, ref.length)
     lr = positive_float(lr, "lr")
     record = _Recorder(
         ref, reward, beta, positive_int(record_every, "record_every"), steps
@@ -1063,6 +1298,10 @@ def fine_tune(
     policy = ref.copy()
     with torch.no_grad():
         ref_logp = ref.token_log_probs(ref.sequences)
+    blame = (
+        f"rewards up to {np.abs(reward).max():.3g} in size and beta = {beta}"
+        " set the gradients' scale: rescale the rewards"
+    )
     reward_t = torch.as_tensor(reward)
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     for step in range(steps):
@@ -1077,9 +1316,7 @@ def fine_tune(
             batch_size=batch,
             generator=generator,
         )
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        _adam_step(optimizer, loss, policy, step=step, blame=blame)
     record(steps, policy)
     return FineTuneResult(policy, record.history())
 
@@ -1087,24 +1324,58 @@ def fine_tune(
 # --- DPO ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PreferencePairs:
     """Pairs of sequences, the preferred one first.
+
+    The pairs check themselves when made: integer tokens (a tensor, an array
+    or nested lists), both of shape (n_pairs, T) with at least one pair and
+    one token, tokens >= 0 and, when ``vocab_size`` is given, below it.
+    Tokens are stored as int64 tensors.
 
     Attributes
     ----------
     chosen, rejected : torch.Tensor
         Integer tokens, shape (n_pairs, T) each.
+    vocab_size : int or None
+        The vocabulary the tokens come from, if known (keyword only).
 
     Examples
     --------
-    >>> pairs = PreferencePairs(torch.tensor([[1, 1]]), torch.tensor([[0, 1]]))
-    >>> len(pairs)
-    1
+    >>> pairs = PreferencePairs([[1, 1]], [[0, 1]], vocab_size=2)
+    >>> len(pairs), pairs.chosen.dtype
+    (1, torch.int64)
     """
 
     chosen: torch.Tensor
     rejected: torch.Tensor
+    vocab_size: int | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        vocab = self.vocab_size
+        if vocab is not None:
+            vocab = positive_int(vocab, "vocab_size", minimum=2)
+        shapes = []
+        for name in ("chosen", "rejected"):
+            tokens = _integer_tokens(getattr(self, name), name, vocab)
+            if tokens.ndim != 2:
+                raise ValueError(
+                    f"{name} must have shape (n_pairs, T), got "
+                    f"{tuple(tokens.shape)}"
+                )
+            object.__setattr__(self, name, tokens)
+            shapes.append(tuple(tokens.shape))
+        if shapes[0] != shapes[1]:
+            raise ValueError(
+                "chosen and rejected must have the same shape, got "
+                f"{shapes[0]} and {shapes[1]}"
+            )
+        if 0 in shapes[0]:
+            raise ValueError(
+                "chosen and rejected must hold at least one pair of "
+                f"sequences of at least one token, got shape {shapes[0]}"
+            )
+        object.__setattr__(self, "vocab_size", vocab)
 
     def __len__(self) -> int:
         return int(self.chosen.shape[0])
@@ -1126,7 +1397,8 @@ def preference_pairs(
     rewards : array_like, shape (V^T,)
         The reward of every sequence.
     n_pairs : int
-        How many pairs.
+        How many pairs; ``2 * n_pairs * T`` at most
+        ``MAX_TABLE_ENTRIES`` (2**24).
     seed : int, numpy.random.Generator or None, optional
         Source of randomness.
 
@@ -1144,6 +1416,7 @@ def preference_pairs(
     _check_model(model, "model")
     reward = torch.as_tensor(_sequence_rewards(rewards, model))
     n = positive_int(n_pairs, "n_pairs")
+    _check_size(n, "n_pairs", 2 * model.length, "pairs of sequences")
     generator = torch_generator(seed)
     first = model._sample(n, generator)
     second = model._sample(n, generator)
@@ -1153,7 +1426,9 @@ def preference_pairs(
     )
     keep = prefer_first[:, None]
     return PreferencePairs(
-        torch.where(keep, first, second), torch.where(keep, second, first)
+        torch.where(keep, first, second),
+        torch.where(keep, second, first),
+        vocab_size=model.vocab_size,
     )
 
 
@@ -1199,6 +1474,14 @@ def train_dpo(
     FineTuneResult
         Its history holds ``"loss"``, the DPO loss on all pairs.
 
+    Raises
+    ------
+    ValueError
+        If the pairs do not fit ``ref`` (another length or vocabulary, or a
+        sequence ``ref`` gives probability zero, whose log-ratio is
+        undefined), or if a gradient grows beyond what Adam can square in
+        float64 (a huge ``beta``).
+
     Examples
     --------
     >>> ref = TabularLM(2, 1)
@@ -1208,14 +1491,11 @@ def train_dpo(
     True
     """
     _check_model(ref, "ref")
-    if not isinstance(pairs, PreferencePairs):
-        raise TypeError(
-            f"pairs must be PreferencePairs, got {type(pairs).__name__}"
-        )
+    _check_pairs(pairs, ref)
     beta = positive_float(beta, "beta")
     steps = positive_int(steps, "steps")
     lr = positive_float(lr, "lr")
-    batch = _optional_batch(batch_size)
+    batch = _optional_batch(batch_size, ref.length)
     reward = None if rewards is None else _sequence_rewards(rewards, ref)
     record = _Recorder(
         ref, reward, beta, positive_int(record_every, "record_every"), steps
@@ -1224,6 +1504,15 @@ def train_dpo(
     chosen, rejected = ref.index(pairs.chosen), ref.index(pairs.rejected)
     with torch.no_grad():
         ref_logp = ref.log_prob(ref.sequences)
+    excluded = torch.isneginf(ref_logp)
+    for tokens, index in ((pairs.chosen, chosen), (pairs.rejected, rejected)):
+        if excluded[index].any():
+            bad = tokens[excluded[index]][0].tolist()
+            raise ValueError(
+                "pairs hold a sequence that ref gives probability zero: "
+                f"{bad}; DPO's log-ratio log(pi / pi_ref) is undefined there"
+            )
+    blame = f"beta = {beta} sets the gradients' scale: lower it"
     policy = ref.copy()
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
 
@@ -1242,10 +1531,33 @@ def train_dpo(
         rows = every
         if batch is not None:
             rows = torch.randint(len(pairs), (batch,), generator=generator)
-        optimizer.zero_grad()
-        loss_on(rows).backward()
-        optimizer.step()
+        _adam_step(optimizer, loss_on(rows), policy, step=step, blame=blame)
     return FineTuneResult(policy, record.history())
+
+
+def _check_pairs(pairs: Any, ref: TabularLM) -> None:
+    """Pairs that ``ref`` can score: its length and its vocabulary."""
+    if not isinstance(pairs, PreferencePairs):
+        raise TypeError(
+            f"pairs must be PreferencePairs, got {type(pairs).__name__}"
+        )
+    length = pairs.chosen.shape[1]
+    if length != ref.length:
+        raise ValueError(
+            f"pairs hold sequences of length {length}, but ref has length "
+            f"{ref.length}"
+        )
+    if pairs.vocab_size is not None and pairs.vocab_size != ref.vocab_size:
+        raise ValueError(
+            f"pairs were drawn over a vocabulary of {pairs.vocab_size} tokens,"
+            f" but ref has vocab_size {ref.vocab_size}"
+        )
+    top = int(max(pairs.chosen.max(), pairs.rejected.max()))
+    if top >= ref.vocab_size:
+        raise ValueError(
+            f"pairs hold tokens up to {top}, but ref has vocab_size "
+            f"{ref.vocab_size}"
+        )
 
 
 # --- distillation ------------------------------------------------------------
@@ -1275,12 +1587,21 @@ class DistillResult:
     student: FactorizedLM
     history: dict[str, NDArray[np.float64]]
 
+    def __post_init__(self) -> None:
+        _check_model(self.student, "student", FactorizedLM)
+        _check_history(self.history)
+
 
 def _sequence_kl(
     p: torch.Tensor, log_p: torch.Tensor, log_q: torch.Tensor
 ) -> torch.Tensor:
-    """KL(P || Q) over all sequences; terms with p = 0 count as zero."""
-    return torch.where(p > 0, p * (log_p - log_q), 0.0).sum()
+    """KL(P || Q) over all sequences; terms with p = 0 count as zero.
+
+    Those terms are left out rather than masked by ``torch.where``, whose
+    gradient would carry the NaN of ``0 * (-inf - -inf)`` into the logits.
+    """
+    support = p > 0
+    return (p[support] * (log_p[support] - log_q[support])).sum()
 
 
 @limited_threads
@@ -1330,6 +1651,14 @@ def distill(
     -------
     DistillResult
 
+    Raises
+    ------
+    ValueError
+        If the divergence being minimised is infinite at the start (the
+        student gives mass where the tempered teacher has none, or the
+        reverse), or if a gradient grows beyond what Adam can square in
+        float64 (a temperature near zero).
+
     Examples
     --------
     >>> sticky = [[0.9, 0.1], [0.1, 0.9]]
@@ -1341,6 +1670,7 @@ def distill(
     _check_model(teacher, "teacher")
     check_choice(direction, "direction", DIRECTIONS)
     tempered = teacher.tempered(temperature)
+    temperature = float(temperature)
     steps = positive_int(steps, "steps")
     lr = positive_float(lr, "lr")
     every = positive_int(record_every, "record_every")
@@ -1367,18 +1697,39 @@ def distill(
         "forward_kl": [],
         "reverse_kl": [],
     }
+    blame = (
+        f"temperature = {temperature} sets the scale of the teacher's "
+        "log-probabilities: raise it"
+    )
     for step in range(steps + 1):
         log_q = student.log_prob(student.sequences)
         forward = _sequence_kl(p, log_p, log_q)
         reverse = _sequence_kl(log_q.exp(), log_q, log_p)
+        loss = forward if direction == "forward" else reverse
+        if step == 0 and torch.isinf(loss):
+            raise ValueError(_infinite_start(direction, temperature))
         if step % every == 0 or step == steps:
             rows["step"].append(step)
             rows["forward_kl"].append(forward.item())
             rows["reverse_kl"].append(reverse.item())
         if step == steps:
             break
-        optimizer.zero_grad()
-        (forward if direction == "forward" else reverse).backward()
-        optimizer.step()
+        _adam_step(optimizer, loss, student, step=step, blame=blame)
     history = {k: np.asarray(v) for k, v in rows.items()}
     return DistillResult(student, history)
+
+
+def _infinite_start(direction: str, temperature: float) -> str:
+    if direction == "reverse":
+        return (
+            "KL(student || teacher) is infinite at the start: the student "
+            "(init, or uniform) gives positive probability to sequences the "
+            f"teacher at temperature {temperature} excludes, so reverse "
+            "distillation has no finite gradient to follow; pass an init "
+            "that excludes them too"
+        )
+    return (
+        "KL(teacher || student) is infinite at the start: init excludes "
+        f"sequences the teacher at temperature {temperature} produces; pass "
+        "an init that allows them"
+    )

@@ -8,16 +8,25 @@ log-densities), or from two samples alone (:func:`kl_knn`, which needs no densit
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from klcourse._distributions import DistributionLike, as_distribution
 from klcourse._random import Seed, make_rng
 from klcourse._threads import limited_threads
-from klcourse._validation import finite_array, positive_int
+from klcourse._validation import (
+    as_float_array,
+    check_choice,
+    check_size,
+    finite_array,
+    positive_int,
+)
 
 __all__ = [
     "ESTIMATORS",
@@ -28,12 +37,50 @@ __all__ = [
     "make_rng",
 ]
 
-#: The Monte Carlo estimators, as functions of ``log_r = log q(x) - log p(x)`` with ``x ~ P``.
-ESTIMATORS = {
-    "k1": lambda log_r: -log_r,
-    "k2": lambda log_r: 0.5 * log_r**2,
-    "k3": lambda log_r: np.expm1(log_r) - log_r,
-}
+
+def _log_ratio(log_r: ArrayLike) -> NDArray[np.float64]:
+    """``log_r`` as float64, refusing text, NaN and ``+inf``.
+
+    ``-inf`` (q = 0 at a sample of P) is allowed: it makes the term ``inf``.
+    ``+inf`` would need p = 0 at a sample of P itself.
+    """
+    array = as_float_array(log_r, "log_r", allow_bool=False)
+    if np.isnan(array).any() or np.isposinf(array).any():
+        raise ValueError(
+            "log_r = log q(x) - log p(x) must be a number below +inf at "
+            "samples x of P, but it contains NaN or +inf (p = 0 at its own "
+            "sample?)"
+        )
+    return array
+
+
+def _k1(log_r: Any) -> Any:
+    """``-log r``: unbiased, high variance, can be negative."""
+    if isinstance(log_r, torch.Tensor):
+        return -log_r
+    return -_log_ratio(log_r)
+
+
+def _k2(log_r: Any) -> Any:
+    """``(log r)^2 / 2``: biased, low variance, never negative."""
+    if isinstance(log_r, torch.Tensor):
+        return 0.5 * log_r**2
+    return 0.5 * _log_ratio(log_r) ** 2
+
+
+def _k3(log_r: Any) -> Any:
+    """``(r - 1) - log r``: unbiased and never negative."""
+    if isinstance(log_r, torch.Tensor):
+        return torch.expm1(log_r) - log_r
+    array = _log_ratio(log_r)
+    with np.errstate(over="ignore"):  # r beyond float range: the term is inf
+        return np.expm1(array) - array
+
+
+#: The Monte Carlo estimators, as functions of ``log_r = log q(x) - log p(x)``
+#: with ``x ~ P``. Each takes an array (NumPy, list, pandas) or a torch tensor,
+#: whose autograd graph it keeps.
+ESTIMATORS = {"k1": _k1, "k2": _k2, "k3": _k3}
 
 
 @dataclass(frozen=True)
@@ -117,8 +164,10 @@ def kl_monte_carlo(
     log_r = _log_ratios(p, q, n_samples, 1, estimator, seed)[0]
     n = log_r.size
     if np.isneginf(log_r).any():  # q = 0 at a sample of p: KL is infinite
-        return MonteCarloResult(math.inf, math.nan, n, estimator)
+        return MonteCarloResult(math.inf, 0.0, n, estimator)
     terms = ESTIMATORS[estimator](log_r)
+    if not np.all(np.isfinite(terms)):  # a term beyond float range (k2, k3)
+        return MonteCarloResult(math.inf, math.inf, n, estimator)
     return MonteCarloResult(
         float(terms.mean()),
         float(terms.std(ddof=1) / math.sqrt(n)),
@@ -193,12 +242,10 @@ def _log_ratios(
     Returns ``log q(x) - log p(x)`` at ``n_repeats * n_samples`` samples of
     P drawn in one call, shaped ``(n_repeats, n_samples)``.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(
-            f"estimator must be one of {sorted(ESTIMATORS)}, got {estimator!r}"
-        )
+    check_choice(estimator, "estimator", tuple(ESTIMATORS))
     n = positive_int(n_samples, "n_samples", minimum=2)
     repeats = positive_int(n_repeats, "n_repeats")
+    rng = make_rng(seed)
     p_dist = as_distribution(p, "p")
     q_dist = as_distribution(q, "q")
     if p_dist.event_shape != q_dist.event_shape:
@@ -206,8 +253,24 @@ def _log_ratios(
             "p and q must be distributions over the same space, got event "
             f"shapes {p_dist.event_shape} and {q_dist.event_shape}"
         )
-    x = p_dist.sample(n * repeats, make_rng(seed))
-    return (q_dist.log_prob(x) - p_dist.log_prob(x)).reshape(repeats, n)
+    size = n * repeats * math.prod(p_dist.event_shape)
+    name = "n_samples" if repeats == 1 else "n_samples * n_repeats"
+    check_size(size, name)
+    x = p_dist.sample(n * repeats, rng)
+    with np.errstate(all="ignore"):  # judged below
+        log_p, log_q = p_dist.log_prob(x), q_dist.log_prob(x)
+    if not np.all(np.isfinite(log_p)):
+        raise ValueError(
+            "p's log-density is not finite at some of its own samples "
+            f"(e.g. {log_p[~np.isfinite(log_p)][0]}); p cannot be estimated "
+            "against"
+        )
+    if np.isnan(log_q).any() or np.isposinf(log_q).any():
+        raise ValueError(
+            "q's log-density is NaN or +inf at some samples of p; q must "
+            "have a finite density wherever p puts mass"
+        )
+    return (log_q - log_p).reshape(repeats, n)
 
 
 def kl_knn(
@@ -225,6 +288,15 @@ def kl_knn(
     to its k-th nearest neighbour among the y's (Euclidean, via
     :class:`scipy.spatial.cKDTree`). It is consistent as n and m grow, for
     densities that are continuous.
+
+    Continuous samples never repeat, so repeated points mean the data are
+    not what the estimator assumes (rounded, discrete, or reused draws), and
+    they bias it for every ``k``: a copy of :math:`x_i` shrinks
+    :math:`\rho_k(i)` without touching :math:`\nu_k(i)`, and a copy in
+    ``y`` counts one point of Q twice. A point repeated within ``x``, within
+    ``y``, or shared by the two is therefore refused whatever ``k`` is. For
+    discrete data, compare the empirical distributions with
+    :func:`klcourse.divergences.kl_divergence` instead.
 
     Parameters
     ----------
@@ -246,8 +318,7 @@ def kl_knn(
     ------
     ValueError
         On shape mismatch, too few samples for ``k``, non-finite samples, or
-        duplicate points that make a neighbour distance zero (the log-ratio
-        would be infinite or undefined).
+        repeated points (within ``x``, within ``y``, or shared by both).
 
     Examples
     --------
@@ -259,6 +330,7 @@ def kl_knn(
     True
     """
     k = positive_int(k, "k")
+    workers = _workers(workers)
     xs = _samples(x, "x")
     ys = _samples(y, "y")
     (n, d), m = xs.shape, ys.shape[0]
@@ -270,27 +342,46 @@ def kl_knn(
         raise ValueError(f"x needs more than k={k} samples, got {n}")
     if m < k:
         raise ValueError(f"y needs at least k={k} samples, got {m}")
-    # k+1 among x: the nearest "neighbour" of x_i in its own sample is x_i.
-    rho = cKDTree(xs).query(xs, k=[k + 1], workers=workers)[0][:, 0]
-    nu = cKDTree(ys).query(xs, k=[k], workers=workers)[0][:, 0]
-    if not rho.all():
-        raise ValueError(
-            f"x contains duplicate points ({np.count_nonzero(rho == 0)} "
-            f"samples have a zero distance to their k={k}-th neighbour in x); "
-            "the estimator needs distinct points"
-        )
-    if not nu.all():
-        raise ValueError(
-            f"{np.count_nonzero(nu == 0)} samples of x coincide with their "
-            f"k={k}-th neighbour in y; the estimator needs points of x "
-            "distinct from those of y"
-        )
+    # Neighbour 1 of x_i within x is x_i itself, so neighbour 2 is the nearest
+    # other x, neighbour k + 1 the k-th; neighbour 1 within y is the nearest.
+    y_tree = cKDTree(ys)
+    within = cKDTree(xs).query(xs, k=[2, k + 1], workers=workers)[0]
+    across = y_tree.query(xs, k=[1, k], workers=workers)[0]
+    among_y = y_tree.query(ys, k=[min(2, m)], workers=workers)[0][:, 0]
+    repeats = {
+        "x contains duplicate points": within[:, 0] == 0,
+        "y contains duplicate points": (among_y == 0) & (m > 1),
+        "x and y share points": across[:, 0] == 0,
+    }
+    for problem, zero in repeats.items():
+        if zero.any():
+            raise ValueError(
+                f"{problem} ({np.count_nonzero(zero)} samples have a twin at "
+                "distance 0); the estimator assumes continuous distributions, "
+                "whose samples never repeat, and repeated points bias it for "
+                f"every k (here k={k})"
+            )
+    rho, nu = within[:, 1], across[:, 1]
     return float(d * np.mean(np.log(nu / rho)) + math.log(m / (n - 1)))
+
+
+def _workers(workers: object) -> int:
+    """The thread count for cKDTree: -1 (all cores) or a positive integer."""
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
+        raise TypeError(
+            f"workers must be an integer, got {type(workers).__name__}"
+        )
+    if workers == 0 or workers < -1:
+        raise ValueError(
+            "workers must be -1 (all cores) or a positive count, "
+            f"got {workers}"
+        )
+    return int(workers)
 
 
 def _samples(values: ArrayLike, name: str) -> NDArray[np.float64]:
     """Samples as a finite (n, d) float64 array; a 1-D array is n scalars."""
-    array = finite_array(values, name)
+    array = finite_array(values, name, allow_bool=False)
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:

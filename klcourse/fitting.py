@@ -17,20 +17,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import numpy as np
+import scipy.integrate
 import scipy.optimize
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from klcourse._distributions import as_distribution
 from klcourse._random import Seed, seeded, torch_generator
 from klcourse._threads import limited_threads
 from klcourse._validation import (
+    check_bool,
     check_choice,
+    check_size,
     finite_array,
     positive_float,
     positive_int,
+    real_number,
 )
 from klcourse.divergences import kl_gaussian, kl_quadrature
 
@@ -54,8 +59,16 @@ Target = D.Distribution | LogDensity | ArrayLike
 DIRECTIONS = ("forward", "reverse")
 
 
-class GaussianParams(NamedTuple):
+class _MuSigma(NamedTuple):
+    mu: float
+    sigma: float
+
+
+class GaussianParams(_MuSigma):
     """The mean and standard deviation of a univariate Gaussian.
+
+    A named pair ``(mu, sigma)``: ``mu`` a finite number, ``sigma`` a finite
+    positive one; anything else is refused at construction.
 
     Examples
     --------
@@ -64,8 +77,11 @@ class GaussianParams(NamedTuple):
     4.0
     """
 
-    mu: float
-    sigma: float
+    __slots__ = ()
+
+    def __new__(cls, mu: float, sigma: float) -> Self:
+        mu, sigma = _check_mu_sigma(mu, sigma)
+        return super().__new__(cls, mu, sigma)
 
 
 @dataclass(frozen=True)
@@ -137,9 +153,9 @@ def bimodal(
     >>> round(float(p.mean), 12)
     1.2
     """
-    w = finite_array(weights, "weights")
-    m = finite_array(means, "means")
-    s = finite_array(stds, "stds")
+    w = finite_array(weights, "weights", allow_bool=False)
+    m = finite_array(means, "means", allow_bool=False)
+    s = finite_array(stds, "stds", allow_bool=False)
     for name, value in (("weights", w), ("means", m), ("stds", s)):
         if value.shape != (2,):
             raise ValueError(
@@ -173,6 +189,13 @@ def forward_kl_optimum(p: D.Distribution) -> GaussianParams:
     GaussianParams
         ``(mu, sigma)``: P's mean and standard deviation.
 
+    Raises
+    ------
+    ValueError
+        If P has no finite mean and variance (a Cauchy, a Student-t with two
+        or fewer degrees of freedom): KL(P||Q) is then infinite for every
+        Gaussian Q, and there is no optimum.
+
     Examples
     --------
     >>> p = bimodal(weights=(0.5, 0.5), means=(-1.0, 1.0), stds=(1.0, 1.0))
@@ -181,7 +204,8 @@ def forward_kl_optimum(p: D.Distribution) -> GaussianParams:
     (0.0, 1.414214)
     """
     _check_univariate(p, "p")
-    return GaussianParams(float(p.mean), float(p.stddev))
+    mean, std = _mean_std(p)
+    return GaussianParams(mean, std)
 
 
 def reverse_kl_optimum(
@@ -263,9 +287,11 @@ def fit_gaussian(
     """
     check_choice(direction, "direction", DIRECTIONS)
     mu0, sigma0 = _check_init(init)
-    steps = positive_int(steps, "steps")
+    steps = check_size(3 * positive_int(steps, "steps"), "steps") // 3
     n_samples = positive_int(n_samples, "n_samples", minimum=2)
+    check_size(n_samples, "n_samples")
     lr = positive_float(lr, "lr")
+    entropy = check_bool(entropy, "entropy")
     generator = torch_generator(seed)
     if direction == "forward":
         loss_fn = _forward_loss(p, n_samples, generator, entropy)
@@ -316,7 +342,7 @@ def _forward_loss(
             "a log-density alone is not enough (it suits direction='reverse')"
         )
     else:
-        data = torch.from_numpy(finite_array(p, "p"))
+        data = torch.from_numpy(finite_array(p, "p", allow_bool=False))
         if data.ndim != 1 or data.numel() < 2:
             raise ValueError(
                 f"p given as samples must be a 1-D array of at least 2 points, got shape {tuple(data.shape)}"
@@ -337,9 +363,10 @@ def _reverse_loss(
     """
     if isinstance(p, D.Distribution):
         _check_univariate(p, "p")
+        _check_real_support(p, "p")
         log_p: LogDensity = p.log_prob
     elif callable(p):
-        log_p = p
+        log_p = _checked_log_density(p)
     else:
         raise TypeError(
             "reverse KL needs log P: pass a distribution or a callable "
@@ -407,9 +434,27 @@ def kl_landscape(
     """
     check_choice(direction, "direction", DIRECTIONS)
     _check_univariate(p, "p")
-    m = finite_array(mu, "mu")
-    s = np.exp(finite_array(log_sigma, "log_sigma"))
-    m, s = np.broadcast_arrays(m, s)
+    m = finite_array(mu, "mu", allow_bool=False)
+    log_s = finite_array(log_sigma, "log_sigma", allow_bool=False)
+    if np.any(np.abs(log_s) > _LOG_SIGMA_LIMIT):
+        raise ValueError(
+            f"log_sigma must lie in [-{_LOG_SIGMA_LIMIT:g}, "
+            f"{_LOG_SIGMA_LIMIT:g}] "
+            "(sigma = exp(log_sigma) must be a positive finite float), got "
+            f"{log_s[np.abs(log_s) > _LOG_SIGMA_LIMIT].ravel()[0]!r}"
+        )
+    try:
+        shape = np.broadcast_shapes(m.shape, log_s.shape)
+    except ValueError as error:
+        raise ValueError(
+            f"mu with shape {m.shape} and log_sigma with shape {log_s.shape} "
+            "do not broadcast"
+        ) from error
+    check_size(math.prod(shape), "mu and log_sigma (broadcast)")
+    m, s = np.broadcast_arrays(m, np.exp(log_s))
+    if direction == "reverse" and not _has_real_support(p):
+        # Q puts mass where p = 0: KL(Q||P) is infinite for every Gaussian.
+        return np.full(shape, math.inf)
     if direction == "forward":
         star = forward_kl_optimum(p)
         return np.asarray(
@@ -456,10 +501,16 @@ def alpha_divergence(
     H^2 = 1 - int sqrt(p q) dx. The integral is a trapezoid rule in log space on
     a grid that covers P and Q to 12 standard deviations (its ends are rounded
     outwards to whole multiples of 2 sd(P) from P's mean, so that nearby Q share
-    one grid). A value too large for a float is returned as ``inf``. For alpha
-    outside [0, 1] the integral can diverge (alpha < 0: Q much wider than P;
-    alpha > 1: Q much narrower); on the finite grid the result is then a large
-    number or ``inf``.
+    one grid). The rule is spectrally accurate for smooth densities such as
+    mixtures of Normals, but only first-order where p jumps (the edges of a
+    uniform): there expect about three digits. Where p = 0 and q > 0 the
+    reverse limit (alpha <= 0) is ``inf``. A value too large for a float is
+    returned as ``inf``. For alpha outside [0, 1] the integral can diverge
+    (alpha < 0: Q much wider than P; alpha > 1: Q much narrower, or a P with
+    heavier tails than a Gaussian): where the integrand still grows outwards
+    at an end of the grid, the result is ``inf``. For the two KL limits, a P
+    whose tails still matter at the ends of the grid (a Student-t, a
+    Laplace) is handed to :func:`~klcourse.divergences.kl_quadrature`.
 
     Parameters
     ----------
@@ -485,8 +536,9 @@ def alpha_divergence(
     """
     _check_univariate(p, "p")
     alpha = _check_alpha(alpha)
-    mu, sigma = _check_init((mu, sigma))
+    mu, sigma = _check_mu_sigma(mu, sigma)
     n_grid = positive_int(n_grid, "n_grid", minimum=3)
+    check_size(n_grid, "n_grid")
     return _alpha_divergence(_LogDensityGrid(p, n_grid), mu, sigma, alpha)
 
 
@@ -499,7 +551,9 @@ class _LogDensityGrid:
 
     def __init__(self, p: D.Distribution, n_grid: int) -> None:
         self.p, self.n_grid = p, n_grid
-        self.mean, self.std = float(p.mean), float(p.stddev)
+        self.mean, self.std = _mean_std(p)
+        # log p through the adapter: -inf outside P's support, not an error
+        self.log_prob = as_distribution(p, "p", univariate=True).log_prob
         self._key: tuple[float, float] | None = None
         self._x = self._log_p = np.empty(0)
 
@@ -513,8 +567,8 @@ class _LogDensityGrid:
         lo = self.mean - unit * math.ceil(below / unit - 1e-9)
         hi = self.mean + unit * math.ceil(above / unit - 1e-9)
         if (lo, hi) != self._key:
-            x = torch.linspace(lo, hi, self.n_grid, dtype=torch.float64)
-            self._x, self._log_p = x.numpy(), self.p.log_prob(x).numpy()
+            x = np.linspace(lo, hi, self.n_grid)
+            self._x, self._log_p = x, self.log_prob(x)
             self._key = (lo, hi)
         return self._x, self._log_p
 
@@ -531,17 +585,97 @@ def _alpha_divergence(
     def trapezoid(f: NDArray[np.float64]) -> float:
         return float(dx * (f.sum() - 0.5 * (f[0] + f[-1])))
 
-    if alpha == 1.0:
-        return trapezoid(np.exp(log_p) * (log_p - log_q))
-    if alpha == 0.0:
-        return trapezoid(np.exp(log_q) * (log_q - log_p))
-    log_integrand = alpha * log_p + (1 - alpha) * log_q
+    def reaches_the_ends(f: NDArray[np.float64]) -> bool:
+        """True when the integral of ``f`` beyond the grid is not negligible.
+
+        Each end's tail is estimated as if ``|f|`` went on decaying
+        exponentially at its rate over the last step of the grid.
+        """
+        beyond = 0.0
+        for end, inner in ((0, 1), (-1, -2)):
+            at_end, before = abs(f[end]), abs(f[inner])
+            if at_end == 0:
+                continue
+            if not before > at_end:  # not decaying outwards
+                return True
+            beyond += at_end * dx / math.log(before / at_end)
+        return beyond > _NEGLIGIBLE * max(1.0, abs(trapezoid(f)))
+
+    if alpha == 1.0:  # where p = 0 its term is 0
+        inside = np.isfinite(log_p)
+        terms = np.zeros_like(log_p)
+        terms[inside] = np.exp(log_p[inside]) * (log_p - log_q)[inside]
+        if reaches_the_ends(terms):  # a heavy tail of p beyond the grid
+            return kl_quadrature(grid.p, _normal(mu, sigma))
+        return trapezoid(terms)
+    if alpha == 0.0:  # where p = 0 < q the divergence is infinite
+        if not np.all(np.isfinite(log_p)):
+            return math.inf
+        terms = np.exp(log_q) * (log_q - log_p)
+        if reaches_the_ends(terms):
+            return kl_quadrature(_normal(mu, sigma), grid.p)
+        return trapezoid(terms)
+    with np.errstate(invalid="ignore"):  # alpha < 0 and p = 0: +inf
+        log_integrand = alpha * log_p + (1 - alpha) * log_q
     peak = float(log_integrand.max())
-    log_integral = peak + math.log(trapezoid(np.exp(log_integrand - peak)))
+    ends, next_to_ends = log_integrand[[0, -1]], log_integrand[[1, -2]]
+    if peak == math.inf or np.any(np.isfinite(ends) & (ends >= next_to_ends)):
+        # p^alpha q^(1 - alpha) still grows outwards at an end of a grid
+        # 12 standard deviations wide: its integral over the line diverges
+        return math.inf
+    relative = np.exp(log_integrand - peak)
+    integral = trapezoid(relative)
+    if reaches_the_ends(relative):
+        # decaying, but not within the grid (alpha outside [0, 1] can put
+        # the integrand's mass beyond both P and Q): the whole line then
+        integral = _integral_over_the_line(
+            grid, mu, sigma, alpha, peak, float(x[np.argmax(log_integrand)])
+        )
+    log_integral = peak + math.log(integral)
     # beyond exp's range: possible only for alpha outside [0, 1], where D > 0
     if log_integral > 709.0:
         return math.inf
     return -math.expm1(log_integral) / (alpha * (1 - alpha))
+
+
+def _integral_over_the_line(
+    grid: _LogDensityGrid,
+    mu: float,
+    sigma: float,
+    alpha: float,
+    peak: float,
+    centre: float,
+) -> float:
+    """``exp(-peak) * int p^alpha q^(1 - alpha) dx`` over the real line."""
+
+    def relative(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        log_q = -0.5 * ((x - mu) / sigma) ** 2 - math.log(
+            sigma * math.sqrt(2 * math.pi)
+        )
+        with np.errstate(all="ignore"):  # far tails: exp(-inf) = 0
+            values = np.exp(
+                alpha * grid.log_prob(x) + (1 - alpha) * log_q - peak
+            )
+        return np.nan_to_num(values, nan=0.0)
+
+    result = scipy.integrate.tanhsinh(
+        relative,
+        np.array([-math.inf, centre]),
+        np.array([centre, math.inf]),
+        rtol=1e-12,
+    )
+    if not np.all(result.success):
+        raise ValueError(
+            f"alpha_divergence cannot integrate p^alpha q^(1 - alpha) for "
+            f"alpha={alpha}, mu={mu}, sigma={sigma}: it reaches beyond its "
+            "grid and the quadrature over the line does not converge"
+        )
+    return float(np.sum(result.integral))
+
+
+#: The relative size of the integral beyond alpha_divergence's grid that is
+#: taken as nothing.
+_NEGLIGIBLE = 1e-9
 
 
 @limited_threads
@@ -578,6 +712,8 @@ def fit_gaussian_alpha(
     _check_univariate(p, "p")
     alpha = _check_alpha(alpha)
     mu0, sigma0 = _check_init(init)
+    if alpha <= 0:  # the divergence is infinite wherever p = 0 < q
+        _check_real_support(p, "p")
     grid = _LogDensityGrid(p, 4001)
 
     def objective(theta: NDArray[np.float64]) -> float:
@@ -621,22 +757,93 @@ def _check_univariate(p: object, name: str) -> None:
 
 
 def _check_alpha(alpha: object) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
-    if not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number, got {alpha!r}")
-    return float(alpha)
+    return real_number(alpha, "alpha")
+
+
+def _check_mu_sigma(
+    mu: object, sigma: object, names: tuple[str, str] = ("mu", "sigma")
+) -> tuple[float, float]:
+    """A finite ``mu`` and a finite positive ``sigma``, as floats."""
+    m = real_number(mu, names[0])
+    s = real_number(sigma, names[1])
+    if s <= 0:
+        raise ValueError(f"{names[1]} must be positive, got {sigma!r}")
+    return m, s
 
 
 def _check_init(init: object) -> tuple[float, float]:
+    if isinstance(init, (str, bytes)):
+        raise TypeError(
+            f"init must be a pair (mu, sigma) of numbers, got {init!r}"
+        )
     try:
-        mu, sigma = (float(v) for v in init)  # type: ignore[attr-defined]
+        pair: tuple[object, ...] = tuple(init)  # type: ignore[arg-type]
+        mu, sigma = pair
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"init must be a pair (mu, sigma) of numbers, got {init!r}"
         ) from error
-    if not (math.isfinite(mu) and math.isfinite(sigma) and sigma > 0):
+    try:
+        return _check_mu_sigma(mu, sigma, ("init mu", "init sigma"))
+    except ValueError as error:
         raise ValueError(
-            f"init must have a finite mu and a positive sigma, got (mu={mu}, sigma={sigma})"
+            "init must have a finite mu and a positive sigma, got "
+            f"(mu={mu!r}, sigma={sigma!r})"
+        ) from error
+
+
+def _mean_std(p: D.Distribution) -> tuple[float, float]:
+    """P's mean and standard deviation, or a ValueError naming p."""
+    try:
+        mean, std = float(p.mean), float(p.stddev)
+    except NotImplementedError as error:
+        raise ValueError(
+            f"p ({type(p).__name__}) does not say its mean and variance"
+        ) from error
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise ValueError(
+            f"p must have a finite mean and variance, got mean={mean}, "
+            f"standard deviation={std}: KL(P||Q) is then infinite for "
+            "every Gaussian Q"
         )
-    return mu, sigma
+    return mean, std
+
+
+def _has_real_support(p: D.Distribution) -> bool:
+    support = p.support
+    support = getattr(support, "base_constraint", support)
+    return support is D.constraints.real
+
+
+def _check_real_support(p: D.Distribution, name: str) -> None:
+    if not _has_real_support(p):
+        raise ValueError(
+            f"{name} must have the whole real line as its support, got "
+            f"{p.support}: a Gaussian Q puts mass where p = 0, so KL(Q||P) "
+            "is infinite for every Q"
+        )
+
+
+def _checked_log_density(log_p: Callable[..., object]) -> LogDensity:
+    """Wrap a user's log-density so that a wrong return says what is wrong."""
+
+    def checked(x: torch.Tensor) -> torch.Tensor:
+        value = log_p(x)
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                "p, a log-density, must return a torch tensor (so that "
+                f"gradients flow through it), got {type(value).__name__}"
+            )
+        if value.shape != x.shape:
+            raise ValueError(
+                "p, a log-density, must return one value per point: given "
+                f"points of shape {tuple(x.shape)} it returned shape "
+                f"{tuple(value.shape)}"
+            )
+        return value
+
+    return checked
+
+
+#: |log sigma| beyond this makes sigma = exp(log sigma) overflow or vanish.
+_LOG_SIGMA_LIMIT = 700.0

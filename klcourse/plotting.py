@@ -20,10 +20,16 @@ import numpy as np
 from matplotlib import rcsetup
 from matplotlib.animation import Animation
 from matplotlib.axes import Axes
+from matplotlib.colors import is_color_like
 from matplotlib.lines import Line2D
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from klcourse._distributions import DistributionLike, as_distribution
+from klcourse._validation import (
+    check_bool,
+    check_choice,
+    finite_array,
+)
 
 __all__ = [
     "CLASS_COLORS",
@@ -106,9 +112,10 @@ def plot_density(
     ax : matplotlib.axes.Axes
         Where to draw.
     dist : torch.distributions.Distribution or frozen scipy.stats distribution
-        The distribution.
-    x : array_like
-        Points at which to evaluate the density.
+        A single continuous univariate distribution (a probability mass
+        function is not a curve: draw it with ``ax.stem`` instead).
+    x : array_like, shape (n,)
+        Finite points at which to evaluate the density (n >= 1).
     label, color : str, optional
         Legend label and colour.
     fill : bool
@@ -131,16 +138,43 @@ def plot_density(
     0.3989
     >>> plt.close(fig)
     """
-    grid = np.asarray(x, dtype=np.float64)
-    density = np.exp(
-        as_distribution(dist, "dist", univariate=True).log_prob(grid)
-    )
-    (line,) = ax.plot(grid, density, label=label, color=color, **line_options)
+    if not isinstance(ax, Axes):
+        raise TypeError(
+            f"ax must be a matplotlib Axes, got {type(ax).__name__}"
+        )
+    grid = _grid(x)
+    fill = check_bool(fill, "fill")
+    if label is not None and not isinstance(label, str):
+        raise TypeError(
+            f"label must be a string or None, got {type(label).__name__}"
+        )
+    if color is not None and not is_color_like(color):
+        raise ValueError(f"color must be a matplotlib colour, got {color!r}")
+    model = as_distribution(dist, "dist", continuous=True, univariate=True)
+    density = np.exp(model.log_prob(grid))
+    try:
+        (line,) = ax.plot(
+            grid, density, label=label, color=color, **line_options
+        )
+    except AttributeError as error:  # matplotlib's word for a bad keyword
+        raise TypeError(
+            f"line_options holds an option Axes.plot does not know: {error}"
+        ) from error
     if fill:
         ax.fill_between(
             grid, density, color=line.get_color(), alpha=0.2, linewidth=0
         )
     return line
+
+
+def _grid(x: ArrayLike) -> NDArray[np.float64]:
+    """The points of :func:`plot_density`: a non-empty 1-D array of finite numbers."""
+    grid = finite_array(x, "x", allow_bool=False)
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(
+            f"x must be a non-empty 1-D array of points, got shape {grid.shape}"
+        )
+    return grid
 
 
 # matplotlib's JavaScript player draws its buttons with Font Awesome 4 icons from a CDN.
@@ -196,10 +230,7 @@ def animation_html(animation: Animation, *, default_mode: str = "once") -> str:
         raise TypeError(
             f"animation must be a matplotlib Animation, got {type(animation).__name__}"
         )
-    if default_mode not in ("once", "loop", "reflect"):
-        raise ValueError(
-            f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}"
-        )
+    check_choice(default_mode, "default_mode", ("once", "loop", "reflect"))
     html = _ICON_FONT_LINK.sub(
         "", animation.to_jshtml(default_mode=default_mode)
     )

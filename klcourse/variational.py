@@ -20,6 +20,7 @@ float64, and torch runs single-threaded during training and inference (see
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from klcourse._random import Seed, make_rng, seeded, torch_generator
 from klcourse._threads import limited_threads
 from klcourse._validation import (
     check_choice,
+    check_size,
     finite_array,
     positive_float,
     positive_int,
@@ -58,6 +60,32 @@ LOG_2PI = math.log(2 * math.pi)
 DIRECTIONS = ("reverse", "forward")
 #: Rows times samples evaluated at once by the importance-weighted bound.
 _CHUNK = 2**16
+#: Standard deviations whose squares and inverse squares are normal float64.
+_SCALE_RANGE = (1e-150, 1e150)
+#: scipy.stats.multivariate_normal's limit: eigenvalues below 1e6 epsilons
+#: of the largest count as zero.
+_MAX_CONDITION = 1.0 / (1e6 * np.finfo(np.float64).eps)
+
+
+def _numbers(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``value`` as finite float64, refusing text, complex and booleans.
+
+    True is not a number here: an observation, a mean or a covariance given
+    as booleans is a mistake, not a 0/1 encoding.
+    """
+    return finite_array(value, name, allow_bool=False)
+
+
+def _scale(value: Any, name: str) -> float:
+    """A standard deviation whose square is a normal float64 number."""
+    number = positive_float(value, name)
+    low, high = _SCALE_RANGE
+    if not low <= number <= high:
+        raise ValueError(
+            f"{name} must lie between {low:g} and {high:g} (its square must "
+            f"be a normal float64 number), got {value!r}"
+        )
+    return number
 
 
 # --- the ELBO identity on a conjugate model --------------------------------------------------
@@ -92,18 +120,17 @@ class ConjugateNormal:
     noise_std: float = 1.0
 
     def __post_init__(self) -> None:
-        mean = finite_array(self.prior_mean, "prior_mean")
+        mean = _numbers(self.prior_mean, "prior_mean")
         if mean.ndim != 0:
             raise ValueError(
                 f"prior_mean must be a number, got shape {mean.shape}"
             )
         object.__setattr__(self, "prior_mean", float(mean))
         for name in ("prior_std", "noise_std"):
-            value = positive_float(getattr(self, name), name)
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, name, _scale(getattr(self, name), name))
 
     def _data(self, x: ArrayLike) -> NDArray[np.float64]:
-        data = finite_array(x, "x")
+        data = _numbers(x, "x")
         if data.ndim != 1 or data.size == 0:
             raise ValueError(
                 f"x must be a non-empty 1-D array of observations, got shape "
@@ -118,24 +145,34 @@ class ConjugateNormal:
            \mu_n = \sigma_n^2 \Big(\frac{m_0}{s_0^2}
            + \frac{\sum_i x_i}{\sigma^2}\Big)
 
+        It is computed as :math:`\sigma_n = s_0 \sigma / \sqrt{\sigma^2 +
+        n s_0^2}` and :math:`\mu_n = (\sigma^2 m_0 + n s_0^2 \bar x) /
+        (\sigma^2 + n s_0^2)`, the same numbers, so that nothing overflows
+        for any scales in range and any finite data.
+
         Examples
         --------
         >>> ConjugateNormal(prior_std=2.0).posterior([1.0, 3.0]).mu
         1.777778
         """
         data = self._data(x)
-        precision = self.prior_std**-2 + data.size * self.noise_std**-2
-        variance = 1.0 / precision
-        mean = variance * (
-            self.prior_mean / self.prior_std**2
-            + data.sum() / self.noise_std**2
-        )
-        return GaussianParams(float(mean), float(math.sqrt(variance)))
+        n, s0, sigma = data.size, self.prior_std, self.noise_std
+        denominator = sigma**2 + n * s0**2
+        x_bar = float(np.sum(data / n))  # no overflow for any finite data
+        # a weighted average of m0 and x_bar, with weights that sum to one
+        prior_weight = sigma**2 / denominator
+        data_weight = n * s0**2 / denominator
+        mean = prior_weight * self.prior_mean + data_weight * x_bar
+        return GaussianParams(mean, s0 * sigma / math.sqrt(denominator))
 
+    @np.errstate(over="ignore")  # a density below float64's range is -inf
     def log_joint(
         self, x: ArrayLike, z: ArrayLike
     ) -> NDArray[np.float64] | float:
         """log p(x, z) = log p(z) + sum_i log p(x_i | z), for every entry of ``z``.
+
+        A density below float64's range (a z or an x some 10^154 standard
+        deviations out) is -inf.
 
         Examples
         --------
@@ -143,7 +180,7 @@ class ConjugateNormal:
         -1.837877
         """
         data = self._data(x)
-        values = finite_array(z, "z")
+        values = _numbers(z, "z")
         prior = -0.5 * (
             LOG_2PI
             + 2 * math.log(self.prior_std)
@@ -171,6 +208,7 @@ class ConjugateNormal:
         log_posterior_at_mean = -0.5 * LOG_2PI - math.log(std)
         return float(self.log_joint(x, mean)) - log_posterior_at_mean
 
+    @np.errstate(over="ignore")  # an ELBO below float64's range is -inf
     def elbo(
         self, x: ArrayLike, mean: ArrayLike, std: ArrayLike
     ) -> NDArray[np.float64] | float:
@@ -192,11 +230,7 @@ class ConjugateNormal:
         True
         """
         data = self._data(x)
-        m = finite_array(mean, "mean")
-        s = finite_array(std, "std")
-        if np.any(s <= 0):
-            raise ValueError("std must be strictly positive")
-        m, s = np.broadcast_arrays(m, s)
+        m, s = _mean_and_std(mean, std)
         # E_q[(x_i - z)^2] summed over i, for every (m, s)
         squares = ((data[:, None] - m.reshape(-1)) ** 2).sum(axis=0)
         squares = squares.reshape(m.shape) + data.size * s**2
@@ -211,23 +245,59 @@ class ConjugateNormal:
         return float(result) if result.ndim == 0 else result
 
 
+def _mean_and_std(
+    mean: ArrayLike, std: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The parameters of q = N(mean, std^2), broadcast against each other."""
+    m, s = _numbers(mean, "mean"), _numbers(std, "std")
+    if np.any(s <= 0):
+        bad = s[s <= 0].ravel()[0]
+        raise ValueError(f"std must be strictly positive, got {bad!r}")
+    try:
+        return tuple(np.broadcast_arrays(m, s))  # type: ignore[return-value]
+    except ValueError as error:
+        raise ValueError(
+            f"mean with shape {m.shape} and std with shape {s.shape} do not "
+            "broadcast against each other"
+        ) from error
+
+
 # --- mean-field Gaussians ---------------------------------------------------------------------
 
 
 def _gaussian(
     mean: ArrayLike, cov: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """A mean (d,) and a symmetric positive-definite covariance (d, d)."""
-    mu = finite_array(mean, "mean")
+    """A mean (d,) and a symmetric positive-definite covariance (d, d).
+
+    As in ``scipy.stats.multivariate_normal``, a covariance whose smallest
+    eigenvalue is below 1e6 machine epsilons of its largest is singular to
+    working precision: its inverse would have no correct digits.
+    """
+    mu = _numbers(mean, "mean")
     if mu.ndim != 1 or mu.size == 0:
         raise ValueError(f"mean must have shape (d,), got {mu.shape}")
-    sigma = finite_array(cov, "cov")
+    sigma = _numbers(cov, "cov")
     if sigma.shape != (mu.size, mu.size):
         raise ValueError(
             f"cov must have shape ({mu.size}, {mu.size}) to match mean, got "
             f"{sigma.shape}"
         )
     _cholesky(sigma, "cov", mu.size)  # symmetric positive definite, or why not
+    smallest, biggest = np.linalg.eigvalsh(sigma)[[0, -1]]
+    if not smallest > biggest / _MAX_CONDITION:
+        raise ValueError(
+            "cov is singular to working precision: its eigenvalues range "
+            f"from {smallest:.3g} to {biggest:.3g}, a condition number "
+            f"above {_MAX_CONDITION:.3g}"
+        )
+    diagonal = np.diag(np.linalg.inv(sigma))  # LAPACK: inf, never a warning
+    tiny, huge = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    if not np.all((diagonal >= tiny) & (diagonal <= huge)):
+        raise ValueError(
+            "cov's inverse (the precision) is not a normal float64 matrix: "
+            f"its diagonal reaches {diagonal.max():.3g}; rescale the variables"
+        )
     return mu, sigma
 
 
@@ -361,7 +431,7 @@ def cavi_gaussian(
     if init is None:
         m = np.zeros_like(mu)
     else:
-        m = finite_array(init, "init").copy()
+        m = _numbers(init, "init").copy()
         if m.shape != mu.shape:
             raise ValueError(f"init must have shape {mu.shape}, got {m.shape}")
     precision = np.linalg.inv(sigma)
@@ -495,18 +565,58 @@ class _GaussianEncoder:
         mean, log_var = self.encoder_(x).chunk(2, dim=-1)
         return D.Independent(D.Normal(mean, torch.exp(0.5 * log_var)), 1)
 
+    @property
+    def _latent(self) -> int:
+        """The dimension of z in the fitted networks.
+
+        Read from the encoder rather than from ``latent_dim``, which a user
+        may have changed since the fit.
+        """
+        last: nn.Linear = self.encoder_[-1]  # type: ignore[assignment]
+        return last.out_features // 2
+
+    @property
+    def _widest(self) -> int:
+        """The widest layer of the fitted networks (numbers per row)."""
+        return max(
+            layer.out_features
+            for layer in [*self.encoder_, *self._head()]
+            if isinstance(layer, nn.Linear)
+        )
+
     def _kl_to_prior(self, posterior: D.Independent) -> torch.Tensor:
         """KL(q(z|x) || N(0, I)) per row, in closed form."""
-        return D.kl_divergence(posterior, _standard_normal(self.latent_dim))
+        return D.kl_divergence(posterior, _standard_normal(self._latent))
 
     def _build(self, n_features: int, rng: np.random.Generator) -> None:
-        """Create the networks (weights seeded from ``rng``)."""
+        """Create the networks (weights seeded from ``rng``).
+
+        Networks whose weights, gradients and Adam's two moments would not
+        fit in 1 GiB are refused before anything is allocated.
+        """
         widths = [n_features, *(int(w) for w in self.hidden)]
+        latent = int(self.latent_dim)
+        layers = [[*widths, 2 * latent], self._head_widths(widths, latent)]
+        weights = sum(
+            (a + 1) * b for w in layers for a, b in itertools.pairwise(w)
+        )
+        check_size(  # the weights, their gradients and Adam's two moments
+            4 * weights,
+            f"hidden={tuple(self.hidden)} with latent_dim={latent} and "
+            f"{n_features} features",
+        )
         with seeded(rng):
-            self.encoder_ = _mlp([*widths, 2 * int(self.latent_dim)])
-            self._build_head(widths)
+            self.encoder_ = _mlp(layers[0])
+            self._build_head(layers[1])
+
+    def _head_widths(self, widths: list[int], latent: int) -> list[int]:
+        """The widths of the network that reads z."""
+        raise NotImplementedError
 
     def _build_head(self, widths: list[int]) -> None:
+        raise NotImplementedError
+
+    def _head(self) -> nn.Sequential:
         raise NotImplementedError
 
     def _parameters(self) -> list[nn.Parameter]:
@@ -646,8 +756,14 @@ class VAE(_GaussianEncoder):
 
     decoder_: nn.Sequential
 
+    def _head_widths(self, widths: list[int], latent: int) -> list[int]:
+        return [latent, *widths[::-1]]
+
     def _build_head(self, widths: list[int]) -> None:
-        self.decoder_ = _mlp([int(self.latent_dim), *widths[::-1]])
+        self.decoder_ = _mlp(widths)
+
+    def _head(self) -> nn.Sequential:
+        return self.decoder_
 
     def _parameters(self) -> list[nn.Parameter]:
         return [*self.encoder_.parameters(), *self.decoder_.parameters()]
@@ -708,7 +824,7 @@ class VAE(_GaussianEncoder):
         posterior = self._posterior(x)
         z = _reparameterised(posterior, n_samples, generator)
         log_likelihood = self._likelihood(z).log_prob(x)
-        prior = _standard_normal(int(self.latent_dim))
+        prior = _standard_normal(self._latent)
         return log_likelihood, prior.log_prob(z) - posterior.log_prob(z)
 
     def _in_chunks(
@@ -721,6 +837,7 @@ class VAE(_GaussianEncoder):
         self._require_fitted()
         x = self._data(X)
         n_samples = positive_int(n_samples, "n_samples")
+        check_size(n_samples * self._widest, f"n_samples={n_samples:,}")
         generator = torch_generator(seed)
         rows = max(1, _CHUNK // n_samples)
         with torch.no_grad():
@@ -838,10 +955,11 @@ class VAE(_GaussianEncoder):
         (1, 4)
         """
         self._require_fitted()
-        z = finite_array(Z, "Z")
-        if z.ndim != 2 or z.shape[1] != int(self.latent_dim):
+        z = _numbers(Z, "Z")
+        if z.ndim != 2 or z.shape[1] != self._latent or len(z) == 0:
             raise ValueError(
-                f"Z must have shape (n, {self.latent_dim}), got {z.shape}"
+                f"Z must have shape (n, {self._latent}) with n >= 1, got "
+                f"{z.shape}"
             )
         with torch.no_grad():
             return torch.sigmoid(self.decoder_(torch.from_numpy(z))).numpy()
@@ -869,11 +987,12 @@ class VAE(_GaussianEncoder):
         """
         self._require_fitted()
         n = positive_int(n, "n")
+        check_size(n * self._widest, f"n={n:,}")
         if not isinstance(mean, bool):
             raise TypeError(f"mean must be True or False, got {mean!r}")
         generator = torch_generator(seed)
         z = torch.randn(
-            (n, int(self.latent_dim)), generator=generator, dtype=torch.float64
+            (n, self._latent), generator=generator, dtype=torch.float64
         )
         with torch.no_grad():
             probabilities = torch.sigmoid(self.decoder_(z))
@@ -946,18 +1065,30 @@ class VIBClassifier(_GaussianEncoder):
         # the VAE's constructor, with a smaller default beta
         super().__init__(latent_dim, beta=beta, **settings)
 
+    def _head_widths(self, widths: list[int], latent: int) -> list[int]:
+        return [latent, len(self.classes_)]
+
     def _build_head(self, widths: list[int]) -> None:
-        self.head_ = _mlp([int(self.latent_dim), len(self.classes_)])
+        self.head_ = _mlp(widths)
+
+    def _head(self) -> nn.Sequential:
+        return self.head_
 
     def _parameters(self) -> list[nn.Parameter]:
         return [*self.encoder_.parameters(), *self.head_.parameters()]
 
     def _labels(self, y: ArrayLike, n: int) -> NDArray[np.int64]:
-        labels = finite_array(y, "y")
+        labels = finite_array(y, "y")  # booleans are two classes, 0 and 1
         if labels.shape != (n,):
             raise ValueError(f"y must have shape ({n},), got {labels.shape}")
         if np.any(labels != np.round(labels)):
             raise ValueError("y must hold integer class labels")
+        if np.any(np.abs(labels) > 2**53):
+            raise ValueError(
+                "y must hold integer class labels of at most 2**53 in size "
+                "(larger floats are not exact integers), got "
+                f"{labels[np.abs(labels) > 2**53][0]:g}"
+            )
         return labels.astype(np.int64)
 
     def _cross_entropy(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -580,3 +580,204 @@ def test_choices_and_types_are_checked() -> None:
 def test_the_public_names_are_exported() -> None:
     for name in ("kl_regularized_policy", "kl_penalty", "dpo_loss", "TabularLM", "fine_tune", "train_dpo", "distill"):
         assert getattr(klcourse, name) is getattr(klcourse.alignment, name)
+
+
+# --- issue 18: the edges of the inputs ----------------------------------------------------------
+
+
+@pytest.fixture
+def no_runtime_warnings():  # type: ignore[no-untyped-def]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        yield
+
+
+@pytest.mark.usefixtures("no_runtime_warnings")
+def test_rewards_beyond_beta_times_the_float_range_give_the_optimum() -> None:
+    # r / beta overflows float64 in every call below; the answers do not.
+    np.testing.assert_array_equal(kl_regularized_policy([0.5, 0.5], [0.0, 1e308], beta=0.5), [0.0, 1.0])
+    ties = kl_regularized_policy([0.2, 0.3, 0.5], [1e308, 1e308, 0.0], beta=0.5)
+    np.testing.assert_allclose(ties, [0.4, 0.6, 0.0], rtol=1e-15, atol=0)  # the reference, renormalised on the ties
+    value = kl_regularized_value([0.2, 0.3, 0.5], [1e308, 1e308, 0.0], beta=0.5)
+    assert value == pytest.approx(1e308 + 0.5 * math.log(0.5), rel=1e-15)
+    assert kl_regularized_objective(ties, [0.2, 0.3, 0.5], [1e308, 1e308, 0.0], beta=0.5) == pytest.approx(value, rel=1e-15)
+    np.testing.assert_array_equal(kl_regularized_policy([0.5, 0.5], [1.0, 1.5], beta=1e-309), [0.0, 1.0])
+    assert kl_regularized_value([0.5, 0.5], [1.0, 1.5], beta=1e-309) == pytest.approx(1.5, rel=1e-15)
+
+
+@pytest.mark.usefixtures("no_runtime_warnings")
+def test_rewards_spread_over_more_than_the_float_range_keep_the_value() -> None:
+    # r / beta = +-10 is harmless, but the largest reward minus the smallest is 2e308.
+    ref, rewards, beta = np.array([1e-300, 1 - 1e-300]), np.array([1e308, -1e308]), 1e307
+    oracle = beta * scipy.special.logsumexp(rewards / beta, b=ref)
+    assert kl_regularized_value(ref, rewards, beta=beta) == pytest.approx(oracle, rel=1e-12)
+    probs = ref * np.exp(rewards / beta)
+    np.testing.assert_allclose(kl_regularized_policy(ref, rewards, beta=beta), probs / probs.sum(), rtol=1e-12)
+
+
+@pytest.mark.usefixtures("no_runtime_warnings")
+def test_fine_tune_records_the_true_kl_to_an_optimum_that_underflows() -> None:
+    ref, rewards, beta = TabularLM(2, 2), np.array([0.0, 0.0, 0.0, 1e6]), 1.0
+    history = fine_tune(ref, rewards, beta=beta, steps=3, batch_size=None, record_every=1).history
+    # Oracle: log pi* by scipy in log space (r / beta = 1e6 is representable), log pi by autograd's model.
+    log_star = scipy.special.log_softmax(np.log(numpy_probs(ref)) + rewards / beta)
+    assert np.exp(log_star)[0] == 0.0  # pi* underflows, its logarithm does not
+    result = fine_tune(ref, rewards, beta=beta, steps=3, batch_size=None, record_every=1)
+    with torch.no_grad():
+        log_pi = result.policy.log_prob(result.policy.sequences).numpy()
+    oracle = float(np.sum(np.exp(log_pi) * (log_pi - log_star)))
+    assert np.all(np.isfinite(history["kl_optimum"]))
+    assert result.history["kl_optimum"][-1] == pytest.approx(oracle, rel=1e-9)
+    assert oracle > 1e5  # about 0.75e6: the policy is still close to uniform
+    value = kl_regularized_value(numpy_probs(ref), rewards, beta=beta)
+    np.testing.assert_allclose(history["objective"], value - beta * history["kl_optimum"], rtol=1e-9)
+
+
+def test_dpo_loss_refuses_per_token_log_probs() -> None:
+    per_token = -np.ones((3, 2))
+    with pytest.raises(ValueError, match=r"chosen_logp must be 1-D.*one log-probability per sequence.*\(3, 2\)"):
+        dpo_loss(per_token, per_token, per_token, per_token, beta=0.5)
+    with pytest.raises(ValueError, match="rejected_logp must be 1-D"):
+        dpo_loss(torch.tensor([-1.0]), torch.tensor([[-1.0]]), [-1.0], [-1.0], beta=0.5)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "rejected", "error", "words"),
+    [
+        ([[0, 1], [1, 1]], [[0, 1]], ValueError, "chosen and rejected must have the same shape"),
+        ([[0, 1]], [[0, 1, 1]], ValueError, "chosen and rejected must have the same shape"),
+        (np.zeros((0, 2), dtype=int), np.zeros((0, 2), dtype=int), ValueError, "at least one pair"),
+        ([0, 1], [1, 1], ValueError, r"chosen must have shape \(n_pairs, T\)"),
+        ([[0.0, 1.0]], [[1, 1]], TypeError, "chosen must hold integer tokens"),
+        ([[0, 1]], [[True, False]], TypeError, "rejected must hold integer tokens"),
+        ([["0", "1"]], [[1, 1]], TypeError, "chosen must hold integer tokens"),
+        ([[0, -1]], [[1, 1]], ValueError, "chosen must hold tokens >= 0"),
+        ([[0, 1], [1]], [[1, 1], [0, 0]], ValueError, "chosen must be a rectangular"),
+    ],
+)
+def test_preference_pairs_validate_themselves(chosen, rejected, error, words) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error, match=words):
+        PreferencePairs(chosen, rejected)
+
+
+def test_preference_pairs_take_lists_and_a_known_vocabulary() -> None:
+    pairs = PreferencePairs([[1, 1], [0, 1]], np.array([[0, 1], [0, 0]]), vocab_size=2)
+    assert len(pairs) == 2 and pairs.chosen.dtype == torch.long and pairs.rejected.dtype == torch.long
+    with pytest.raises(ValueError, match=r"rejected must hold tokens in \[0, 2\), got 2"):
+        PreferencePairs([[1, 1]], [[0, 2]], vocab_size=2)
+    assert preference_pairs(TabularLM(3, 2), np.zeros(9), n_pairs=4, seed=0).vocab_size == 3
+
+
+def test_train_dpo_refuses_pairs_that_do_not_fit_ref() -> None:
+    ref = TabularLM(2, 2)
+    with pytest.raises(ValueError, match=r"pairs hold sequences of length 3, but ref has length 2"):
+        train_dpo(ref, PreferencePairs([[0, 1, 1]], [[0, 0, 0]]), beta=1.0, steps=1)
+    with pytest.raises(ValueError, match=r"pairs hold tokens up to 2, but ref has vocab_size 2"):
+        train_dpo(ref, PreferencePairs([[0, 2]], [[0, 0]]), beta=1.0, steps=1)
+    with pytest.raises(ValueError, match="pairs were drawn over a vocabulary of 3 tokens, but ref has vocab_size 2"):
+        train_dpo(ref, PreferencePairs([[0, 1]], [[0, 0]], vocab_size=3), beta=1.0, steps=1)
+    excluding = TabularLM.bigram([1.0, 0.0], [[0.5, 0.5], [0.5, 0.5]], length=2)  # never starts with 1
+    with pytest.raises(ValueError, match=r"pairs hold a sequence that ref gives probability zero: \[1, 0\]"):
+        train_dpo(excluding, PreferencePairs([[0, 1]], [[1, 0]]), beta=1.0, steps=1)
+
+
+def test_sizes_that_would_not_fit_in_memory_are_refused() -> None:
+    words = r"vocab_size \*\* length.*40\*\*6.*MAX_TABLE_ENTRIES"
+    with pytest.raises(ValueError, match=words):
+        TabularLM(40, 6)  # 32 GB of logits before the fix
+    with pytest.raises(ValueError, match=words):
+        FactorizedLM(40, 6)
+    with pytest.raises(ValueError, match=words):
+        all_sequences(40, 6)
+    assert klcourse.alignment.MAX_TABLE_ENTRIES >= 4**4 * 4  # chapter 7's models fit
+    lm = TabularLM(2, 3)
+    with pytest.raises(ValueError, match=r"n = 10000000000 sequences of length 3 .* MAX_TABLE_ENTRIES"):
+        lm.sample(10**10)
+    with pytest.raises(ValueError, match=r"n_pairs = 10000000000 .* MAX_TABLE_ENTRIES"):
+        preference_pairs(lm, np.zeros(8), n_pairs=10**10)
+    with pytest.raises(ValueError, match=r"batch_size = 10000000000 .* MAX_TABLE_ENTRIES"):
+        fine_tune(lm, np.zeros(8), beta=1.0, batch_size=10**10)
+
+
+def test_bools_and_text_are_refused_where_numbers_are_meant() -> None:
+    with pytest.raises(TypeError, match="chosen_logp must hold numbers, got booleans"):
+        dpo_loss([True], [-1.0], [-1.0], [-1.0], beta=1.0)
+    with pytest.raises(TypeError, match="logp must hold numbers, got booleans"):
+        kl_penalty(torch.tensor([False]), [-1.0])
+    with pytest.raises(TypeError, match="logits must hold numbers, got booleans"):
+        TabularLM(2, 1, logits=[[True, False]])
+    with pytest.raises(TypeError, match="sequences must hold integer tokens"):
+        TabularLM(2, 2).log_prob([["0", "1"]])
+    with pytest.raises(TypeError, match="ref_logp must be a numeric array"):
+        kl_penalty([-1.0], ["-0.5"])
+    with pytest.raises(TypeError, match="ref_probs must hold numbers, got booleans"):
+        kl_regularized_policy([True, False], [0.0, 1.0], beta=1.0)
+    with pytest.raises(TypeError, match="transition must hold numbers, got booleans"):
+        TabularLM.bigram([0.5, 0.5], np.eye(2, dtype=bool), length=2)
+
+
+def test_integer_tensors_give_float64_losses() -> None:
+    ints = [torch.tensor([v]) for v in (-1, -2, -1, -1)]
+    loss = dpo_loss(*ints, beta=1.0)
+    assert loss.dtype == torch.float64
+    assert loss.item() == pytest.approx(dpo_loss([-1.0], [-2.0], [-1.0], [-1.0], beta=1.0), rel=1e-15)
+
+
+def test_tempering_to_extreme_temperatures_keeps_the_model() -> None:
+    lm = TabularLM.bigram([0.3, 0.7], [[0.9, 0.1], [0.2, 0.8]], length=2)
+    np.testing.assert_array_equal(numpy_probs(lm.tempered(1e-320)), [0.0, 0.0, 0.0, 1.0])  # greedy decoding
+    np.testing.assert_allclose(numpy_probs(lm.tempered(1e300)), 0.25, rtol=1e-12)
+    result = distill(lm, direction="forward", temperature=1e-320, steps=1)
+    assert np.isfinite(result.history["forward_kl"]).all()
+    assert np.isposinf(result.history["reverse_kl"]).all()  # the uniform student says what greedy never does
+    with pytest.raises(ValueError, match="temperature 1e-320 excludes"):
+        distill(lm, direction="reverse", temperature=1e-320, steps=1)
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda: fine_tune(TabularLM(2, 2), [0.0, 0.0, 0.0, 1e200], beta=1.0, steps=3, seed=0), "rewards"),
+        (lambda: fine_tune(TabularLM(2, 2), [-1e308, 0.0, 0.0, 1e308], beta=1.0, steps=3, seed=0), "rewards"),
+        (lambda: train_dpo(TabularLM(2, 2), PreferencePairs([[1, 1]], [[0, 0]]), beta=1e300, steps=3), "beta"),
+    ],
+)
+def test_training_whose_gradients_overflow_says_so(call, words) -> None:  # type: ignore[no-untyped-def]
+    # Before: Adam's squared gradients overflowed and the policy silently never moved.
+    with pytest.raises(ValueError, match=words):
+        call()
+
+
+def test_distillation_from_an_infinite_divergence_is_refused() -> None:
+    teacher = TabularLM.bigram([1.0, 0.0], [[0.9, 0.1], [0.1, 0.9]], length=2)  # never starts with 1
+    with pytest.raises(ValueError, match=r"KL\(student \|\| teacher\) is infinite at the start"):
+        distill(teacher, direction="reverse", steps=5)
+    able = FactorizedLM(2, 2, logits=[[0.0, -np.inf], [0.0, 0.0]])  # excludes what the teacher excludes
+    result = distill(teacher, direction="reverse", init=able, steps=5)
+    assert np.isfinite(result.history["forward_kl"]).all() and np.isfinite(result.history["reverse_kl"]).all()
+
+
+def test_result_containers_check_what_they_hold() -> None:
+    with pytest.raises(TypeError, match="policy must be a TabularLM"):
+        klcourse.FineTuneResult(FactorizedLM(2, 2), {"step": np.arange(2)})
+    with pytest.raises(ValueError, match="history arrays must all have the same length"):
+        klcourse.DistillResult(FactorizedLM(2, 2), {"step": np.arange(2), "forward_kl": np.zeros(3)})
+
+
+@pytest.mark.parametrize("beta", [1e6, 1e12, 1e16, 1e20, 1e300])
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_value_at_a_large_beta_is_the_expected_reward_plus_a_little(n: int, beta: float) -> None:
+    """beta log E_ref[exp(r / beta)] -> E_ref[r]; float64 must not multiply its rounding by beta."""
+    import mpmath
+
+    ref, rewards = dirichlet(n, n), np.arange(n, dtype=float)
+    with mpmath.workdps(60):
+        b = mpmath.mpf(beta)
+        total = mpmath.fsum(mpmath.mpf(p) for p in ref)  # 1 up to float rounding: the oracle's ref sums to 1 exactly
+        excess = mpmath.fsum(mpmath.mpf(p) / total * mpmath.expm1(mpmath.mpf(r) / b) for p, r in zip(ref, rewards))
+        oracle = float(b * mpmath.log1p(excess))  # E[exp(r / beta)] = 1 + excess
+    value = kl_regularized_value(ref, rewards, beta=beta)
+    assert value == pytest.approx(oracle, rel=1e-12)
+    assert ref @ rewards - 1e-12 <= value <= rewards.max()

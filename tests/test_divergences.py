@@ -241,7 +241,9 @@ def test_kl_gaussian_broadcasts_and_is_zero_at_equality() -> None:
     assert np.all(kl_gaussian(mean, std, mean, std) == 0.0)
 
 
-def test_kl_gaussian_keeps_relative_precision_for_nearly_equal_widths() -> None:
+def test_kl_gaussian_keeps_relative_precision_for_nearly_equal_widths() -> (
+    None
+):
     """x - log(1 + x) cancels for small x; 50-digit decimals are the oracle."""
     from decimal import Decimal, getcontext
 
@@ -258,12 +260,16 @@ def test_kl_gaussian_keeps_relative_precision_for_nearly_equal_widths() -> None:
     assert abs(naive / exact_12 - 1) > 1e-6
 
 
-def test_kl_mvn_keeps_relative_precision_for_nearly_equal_covariances() -> None:
+def test_kl_mvn_keeps_relative_precision_for_nearly_equal_covariances() -> (
+    None
+):
     # A diagonal case is a sum of univariate ones, which the test above pins down.
     for k in range(3, 14):
         std_q = np.array([1.0 + 10.0**-k, 1.0, 1.0 - 2 * 10.0**-k])
         got = kl_mvn(np.zeros(3), np.eye(3), np.zeros(3), np.diag(std_q**2))
-        want = sum(kl_gaussian(0.0, 1.0, 0.0, float(np.sqrt(s * s))) for s in std_q)
+        want = sum(
+            kl_gaussian(0.0, 1.0, 0.0, float(np.sqrt(s * s))) for s in std_q
+        )
         assert abs(got / want - 1) < 1e-10, (k, got, want)
 
 
@@ -733,3 +739,309 @@ def test_kl_gauss_hermite_errors() -> None:
         ValueError, match="n_nodes must be at most 256, got 300"
     ):
         kl_gauss_hermite(normal, normal, n_nodes=300)
+
+
+# --- issue 18: no silently wrong answer ----------------------------------------------------
+
+D = torch.distributions
+
+
+def _t64(value: float) -> torch.Tensor:
+    return torch.tensor(value, dtype=torch.float64)
+
+
+DIVERGENT = {
+    # heavy-tailed P, lighter-tailed Q: E_P[-log q] is infinite
+    "Cauchy || Normal": (scipy.stats.cauchy(), scipy.stats.norm()),
+    "Cauchy || wide Normal": (scipy.stats.cauchy(), scipy.stats.norm(0, 10)),
+    "Student-t(2) || Normal": (scipy.stats.t(2), scipy.stats.norm()),
+    "Student-t(1.5) || Normal": (scipy.stats.t(1.5), scipy.stats.norm(3, 2)),
+    "Cauchy || Laplace": (scipy.stats.cauchy(), scipy.stats.laplace()),
+    "Cauchy || Logistic": (scipy.stats.cauchy(), scipy.stats.logistic()),
+    "Pareto(1) || Exponential": (scipy.stats.pareto(1), scipy.stats.expon()),
+    "half-Cauchy || Exponential": (
+        scipy.stats.halfcauchy(),
+        scipy.stats.expon(),
+    ),
+    "Levy || Exponential": (scipy.stats.levy(), scipy.stats.expon()),
+    "Gumbel || mirrored Gumbel": (
+        scipy.stats.gumbel_r(),
+        scipy.stats.gumbel_l(),
+    ),
+    "torch Student-t(1.5) || Normal": (
+        D.StudentT(_t64(1.5), _t64(0.0), _t64(0.2)),
+        D.Normal(_t64(0.0), _t64(1.0)),
+    ),
+    "torch Cauchy || float32 Normal": (
+        D.Cauchy(_t64(0.0), _t64(1.0)),
+        D.Normal(torch.tensor(0.0), torch.tensor(1.0)),
+    ),
+    # Q vanishes too fast at an end of P's support: E_P[-log q] ~ int 1/x
+    "Exponential || inverse gamma": (
+        scipy.stats.expon(),
+        scipy.stats.invgamma(2),
+    ),
+    "Exponential || Levy": (scipy.stats.expon(), scipy.stats.levy()),
+}
+
+
+@pytest.mark.parametrize("pair", DIVERGENT, ids=list(DIVERGENT))
+def test_kl_quadrature_is_infinite_where_the_integral_diverges(
+    pair: str,
+) -> None:
+    """Issue 18: Cauchy || Normal gave -2.43, Cauchy || N(0, 10) gave 0.68."""
+    import warnings
+
+    p, q = DIVERGENT[pair]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no IntegrationWarning on the way
+        assert kl_quadrature(p, q) == math.inf
+
+
+def _kl_student_normal(df: float, sigma: float) -> float:
+    """KL(t_df || N(0, sigma^2)) = -H(t) + log(sigma sqrt(2 pi)) + E[X^2] / (2 sigma^2)."""
+    variance = df / (df - 2)
+    return (
+        -float(scipy.stats.t(df).entropy())
+        + math.log(sigma * math.sqrt(2 * math.pi))
+        + variance / (2 * sigma**2)
+    )
+
+
+def _kl_cauchy(l1: float, s1: float, l2: float, s2: float) -> float:
+    """Closed form of Chyzak and Nielsen (2019) for two Cauchy distributions."""
+    return math.log(((s1 + s2) ** 2 + (l1 - l2) ** 2) / (4 * s1 * s2))
+
+
+@pytest.mark.parametrize("df", [2.05, 2.5, 3.0, 10.0])
+def test_kl_quadrature_finite_heavy_tails_match_the_closed_form(
+    df: float,
+) -> None:
+    # a tail decaying like |x|^(1 - df): slowly, but integrably
+    value = kl_quadrature(scipy.stats.t(df), scipy.stats.norm(0, 1.5))
+    assert value == pytest.approx(_kl_student_normal(df, 1.5), rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [(0, 1, 0, 1), (0, 1, 3, 0.1), (0, 1e-3, 1, 1e3), (5, 2, -5, 0.5)],
+)
+def test_kl_quadrature_between_cauchy_distributions(params) -> None:
+    l1, s1, l2, s2 = params
+    value = kl_quadrature(
+        scipy.stats.cauchy(l1, s1), scipy.stats.cauchy(l2, s2)
+    )
+    assert value == pytest.approx(_kl_cauchy(*params), rel=1e-9, abs=1e-12)
+
+
+def test_kl_quadrature_finite_pairs_with_one_sided_supports() -> None:
+    gamma = float(np.euler_gamma)
+    lognormal, exponential = scipy.stats.lognorm(1.0), scipy.stats.expon()
+    # KL(LogN(0, 1) || Exp(1)) = -H(LogN) + E[X];  KL(Exp || LogN) = -1 - E log q
+    entropy_lognormal = 0.5 + 0.5 * math.log(2 * math.pi)
+    assert kl_quadrature(lognormal, exponential) == pytest.approx(
+        -entropy_lognormal + math.exp(0.5), rel=1e-9
+    )
+    mean_log, mean_log2 = -gamma, gamma**2 + math.pi**2 / 6
+    assert kl_quadrature(exponential, lognormal) == pytest.approx(
+        -1 + mean_log + 0.5 * math.log(2 * math.pi) + 0.5 * mean_log2, rel=1e-9
+    )
+    # Laplace || Normal: -H(Laplace) + log(sqrt(2 pi)) + E[X^2] / 2, E[X^2] = 2
+    assert kl_quadrature(
+        scipy.stats.laplace(), scipy.stats.norm()
+    ) == pytest.approx(
+        -(1 + math.log(2)) + 0.5 * math.log(2 * math.pi) + 1.0, rel=1e-9
+    )
+
+
+def _oracle(log_p, log_q, edges) -> float:
+    """KL by mpmath's quadrature at 30 digits, on log-densities written by hand."""
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(30):
+        value = mp.quad(
+            lambda x: mp.exp(log_p(mp, x)) * (log_p(mp, x) - log_q(mp, x)),
+            [mp.mpf(e) for e in edges],
+        )
+    return float(value)
+
+
+def test_kl_quadrature_no_longer_calls_finite_pairs_infinite() -> None:
+    """The old code returned inf for all three: a node rounding onto the end of
+    the support, or a far tail where q's formula overflowed, looked like q = 0."""
+
+    def log_halfcauchy(mp, x):
+        return mp.log(2 / mp.pi) - mp.log(1 + x * x)
+
+    def log_lognormal(mp, x):
+        return -mp.log(x) - mp.log(2 * mp.pi) / 2 - mp.log(x) ** 2 / 2
+
+    def log_levy(mp, x):
+        return -mp.log(2 * mp.pi) / 2 - 1.5 * mp.log(x) - 1 / (2 * x)
+
+    edges = [0.0, 1e-6, 1e-2, 1.0, 10.0, 1e3, 1e6, math.inf]
+    assert kl_quadrature(
+        scipy.stats.halfcauchy(), scipy.stats.lognorm(1.0)
+    ) == pytest.approx(_oracle(log_halfcauchy, log_lognormal, edges), rel=1e-8)
+    assert kl_quadrature(
+        scipy.stats.levy(), scipy.stats.halfcauchy()
+    ) == pytest.approx(_oracle(log_levy, log_halfcauchy, edges), rel=1e-8)
+    # -H(arcsine) = log(4 / pi); float64 cannot resolve 1 - x below 1e-16,
+    # where the arcsine still holds ~6e-9 of its mass: hence 1e-6
+    arcsine = D.Beta(_t64(0.5), _t64(0.5))
+    uniform = D.Uniform(_t64(0.0), _t64(1.0))
+    assert kl_quadrature(arcsine, uniform) == pytest.approx(
+        math.log(4 / math.pi), rel=1e-6
+    )
+
+
+def test_kl_quadrature_refuses_a_log_density_that_underflowed() -> None:
+    """SciPy's Laplace logpdf is log(pdf): -inf beyond |x| = 745, though q > 0.
+
+    The old code took that for q = 0 and returned inf for this finite KL.
+    """
+    with pytest.raises(
+        ValueError, match="q's log-density is -inf at x=.*inside its support"
+    ):
+        kl_quadrature(scipy.stats.t(5), scipy.stats.laplace())
+
+    # torch's Laplace log-density is exact: the same pair is finite
+    def log_t5(mp, x):
+        return (
+            mp.loggamma(3)
+            - mp.loggamma(2.5)
+            - mp.log(5 * mp.pi) / 2
+            - 3 * mp.log(1 + x * x / 5)
+        )
+
+    def log_laplace(mp, x):
+        return -abs(x) - mp.log(2)
+
+    edges = [-math.inf, -1e3, -10.0, 0.0, 10.0, 1e3, math.inf]
+    value = kl_quadrature(
+        D.StudentT(_t64(5.0)), D.Laplace(_t64(0.0), _t64(1.0))
+    )
+    assert value == pytest.approx(
+        _oracle(log_t5, log_laplace, edges), rel=1e-8
+    )
+
+
+def test_kl_quadrature_never_returns_a_negative_divergence(
+    monkeypatch,
+) -> None:
+    from klcourse import divergences
+
+    p, q = scipy.stats.norm(0, 1), scipy.stats.norm(0, 1.1)
+    # an integrator that claims a clearly negative value with a tiny error
+    monkeypatch.setattr(
+        divergences,
+        "_integrate",
+        lambda *args: (np.array([-0.4, 0.1]), np.array([1e-12, 1e-12])),
+    )
+    with pytest.raises(ValueError, match="negative divergence"):
+        kl_quadrature(p, q)
+    # a value below 0 within the error estimate is rounding: it is 0
+    monkeypatch.setattr(
+        divergences,
+        "_integrate",
+        lambda *args: (np.array([-3e-12, 1e-12]), np.array([1e-12, 1e-12])),
+    )
+    assert kl_quadrature(p, q) == 0.0
+    # an error estimate far above the targets is refused, not returned
+    monkeypatch.setattr(
+        divergences,
+        "_integrate",
+        lambda *args: (np.array([0.3, 0.1]), np.array([0.2, 1e-12])),
+    )
+    with pytest.raises(ValueError, match="cannot vouch"):
+        kl_quadrature(p, q)
+
+
+def test_kl_quadrature_over_a_part_of_the_support_may_be_negative() -> None:
+    # documented: limits that cut p's support give a partial integral
+    p, q = scipy.stats.norm(0, 1), scipy.stats.norm(0, 0.5)
+    partial = kl_quadrature(p, q, lower=-0.5, upper=0.5)
+    expected = scipy.integrate.quad(
+        lambda x: p.pdf(x) * (p.logpdf(x) - q.logpdf(x)), -0.5, 0.5
+    )[0]
+    assert partial < 0 and partial == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"lower": "0"}, TypeError, "lower must be a real number"),
+        ({"upper": True}, TypeError, "upper must be a real number"),
+        ({"lower": math.nan}, ValueError, "lower must be a number"),
+        ({"epsabs": -1.0}, ValueError, "epsabs must be a finite non-negative"),
+        ({"epsrel": "1e-9"}, TypeError, "epsrel must be a number"),
+        ({"epsabs": 0.0, "epsrel": 0.0}, ValueError, "cannot both be zero"),
+    ],
+)
+def test_kl_quadrature_checks_its_options(kwargs, error, message: str) -> None:
+    with pytest.raises(error, match=message):
+        kl_quadrature(scipy.stats.norm(), scipy.stats.norm(1, 1), **kwargs)
+    # a NumPy or 0-d torch number is a number
+    assert (
+        kl_quadrature(
+            scipy.stats.norm(),
+            scipy.stats.norm(),
+            lower=np.float32(-40),
+            upper=torch.tensor(40.0),
+        )
+        == 0.0
+    )
+
+
+def test_text_and_booleans_are_refused_where_numbers_are_meant() -> None:
+    """The README promises a TypeError for strings; numeric ones were converted."""
+    with pytest.raises(TypeError, match="p must be a numeric array, got text"):
+        kl_divergence(["0.5", "0.5"], [0.5, 0.5])
+    with pytest.raises(TypeError, match="q must be a numeric array, got text"):
+        cross_entropy([0.5, 0.5], np.array(["0.5", "0.5"], dtype=object))
+    with pytest.raises(TypeError, match="p must be a numeric array, got text"):
+        entropy(np.array([b"1"]))
+    with pytest.raises(TypeError, match="std_p must be a numeric array"):
+        kl_gaussian(0.0, "1", 0.0, 1.0)
+    with pytest.raises(
+        TypeError, match="std_q must hold numbers, got booleans"
+    ):
+        kl_gaussian(0.0, 1.0, 0.0, True)
+    with pytest.raises(TypeError, match="p must hold numbers, got booleans"):
+        kl_divergence([True, False], [0.5, 0.5])
+    with pytest.raises(
+        TypeError, match="cov_q must hold numbers, got booleans"
+    ):
+        kl_mvn(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2, dtype=bool))
+
+
+def test_kl_gaussian_keeps_precision_for_very_different_widths() -> None:
+    """x = sigma_p/sigma_q - 1 near -1 loses 1 + x; the old code gave inf at 1e-17."""
+    for ratio in [1e-300, 1e-17, 1e-15, 1e-8, 0.3]:
+        exact = -math.log(ratio) + (ratio**2 - 1) / 2
+        assert kl_gaussian(0.0, ratio, 0.0, 1.0) == pytest.approx(
+            exact, rel=1e-13
+        )
+    covariance = 1e-300 * np.eye(2)
+    assert kl_mvn(
+        np.zeros(2), covariance, np.zeros(2), np.eye(2)
+    ) == pytest.approx(2 * (-0.5 * math.log(1e-300) - 0.5), rel=1e-13)
+
+
+def test_shape_errors_come_from_klcourse_not_numpy_or_torch() -> None:
+    with pytest.raises(ValueError, match="mean_p must have shape .* d >= 1"):
+        kl_mvn(np.zeros(0), np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)))
+    from klcourse.divergences import kl_gauss_hermite
+
+    with pytest.raises(
+        ValueError, match=r"batch shapes that broadcast, got \(3,\) and \(4,\)"
+    ):
+        kl_gauss_hermite(
+            D.Normal(torch.zeros(3), 1.0), D.Normal(torch.zeros(4), 1.0)
+        )
+    with pytest.raises(
+        ValueError, match="p and q .broadcast. asks for .* GiB"
+    ):
+        kl_divergence(
+            np.broadcast_to([0.5, 0.5], (40_000, 1, 2)),
+            np.broadcast_to([0.5, 0.5], (1, 40_000, 2)),
+        )

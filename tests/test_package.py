@@ -195,3 +195,13 @@ def test_the_import_scan_sees_class_bodies_but_not_functions() -> None:
         "    def f(self):\n        import sklearn\n"
     )
     assert module_level_imports(tree) == {"pandas", "yaml"}
+
+
+def test_wheel_carries_an_spdx_license_and_the_license_file(
+    installed_wheel: Path,
+) -> None:
+    (dist_info,) = installed_wheel.glob("klcourse-*.dist-info")
+    fields = (dist_info / "METADATA").read_text().splitlines()
+    assert "License-Expression: MIT" in fields
+    shipped = list(dist_info.rglob("LICENSE"))
+    assert shipped and shipped[0].read_text() == (ROOT / "LICENSE").read_text()

@@ -76,6 +76,45 @@ def test_plot_density_matches_scipy() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("x", "options", "error", "match"),
+    [
+        (["0", "1"], {}, TypeError, "^x must be a numeric array, got text"),
+        ([True, False], {}, TypeError, "^x must hold numbers, got booleans"),
+        ([0.0, np.nan], {}, ValueError, "^x must be finite"),
+        ([], {}, ValueError, r"^x must be a non-empty 1-D array"),
+        (np.zeros((2, 2)), {}, ValueError, r"^x must be a non-empty 1-D array"),
+        ([0.0], {"fill": "yes"}, TypeError, "^fill must be True or False"),
+        ([0.0], {"color": "notacolour"}, ValueError, "^color must be a"),
+        ([0.0], {"label": 3}, TypeError, "^label must be a string"),
+        ([0.0], {"thickness": 2}, TypeError, "^line_options holds an option"),
+    ],
+)
+def test_plot_density_refuses_bad_points_and_options(
+    x, options, error, match
+) -> None:
+    """Each of these used to draw something (numeric strings, an empty or NaN
+    curve, booleans as 0 and 1) or fail inside matplotlib."""
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(error, match=match):
+            plot_density(ax, stats.norm(), x, **options)
+        assert not ax.lines, "nothing is drawn before the check"
+    finally:
+        plt.close(fig)
+
+
+def test_plot_density_wants_axes_and_a_continuous_distribution() -> None:
+    with pytest.raises(TypeError, match="^ax must be a matplotlib Axes"):
+        plot_density(None, stats.norm(), [0.0])
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(TypeError, match="^dist must be a continuous"):
+            plot_density(ax, stats.poisson(2.0), [0.0, 1.5])
+    finally:
+        plt.close(fig)
+
+
 def _animation(frames: int) -> FuncAnimation:
     fig, ax = plt.subplots()
     (line,) = ax.plot([0, 1], [0, 0])
@@ -110,6 +149,7 @@ def test_animation_html_is_self_contained() -> None:
     [
         ({"animation": "not an animation"}, TypeError, "animation must be"),
         ({"default_mode": "bounce"}, ValueError, "default_mode"),
+        ({"default_mode": 1}, TypeError, "^default_mode must be one of"),
     ],
 )
 def test_animation_html_rejects_bad_input(

@@ -127,7 +127,7 @@ def test_reinforce_gradient_matches_the_exact_gradient() -> None:
                 generator=torch.Generator().manual_seed(1),
             )
         )
-    episodes = agent.collect(20_000)  # the error is about 0.04
+    episodes = agent.collect(8_000)  # 20,000 steps: the error is about 0.04
     loss, _ = agent.loss(episodes)
     agent.torch_optimizer.zero_grad()
     loss.backward()
@@ -199,19 +199,23 @@ def test_baselines_and_optimizers_learn_a_tiny_lake(
     assert after < before / 2, (before, after)
 
 
-def test_time_mean_baseline_by_hand() -> None:
+def test_leave_one_out_baseline_by_hand() -> None:
     returns = [
         torch.tensor([3.0, 2.0, 1.0]),
         torch.tensor([5.0, 4.0]),
         torch.tensor([7.0]),
     ]
-    # t = 0: mean(3, 5, 7) = 5; t = 1: mean(2, 4) = 3; t = 2: 1 (one episode left)
-    expected = torch.tensor([5.0, 3.0, 1.0, 5.0, 3.0, 5.0])
-    assert torch.equal(MaxEntReinforce._time_mean(returns), expected)
+    # episode 0: t = 0 mean(5, 7) = 6, t = 1: 4, t = 2: no other episode, 0
+    # episode 1: t = 0 mean(3, 7) = 5, t = 1: 2; episode 2: mean(3, 5) = 4
+    expected = torch.tensor([6.0, 4.0, 0.0, 5.0, 2.0, 4.0])
+    assert torch.equal(MaxEntReinforce._leave_one_out_mean(returns), expected)
+    assert torch.equal(  # one episode alone: no baseline at all
+        MaxEntReinforce._leave_one_out_mean(returns[:1]), torch.zeros(3)
+    )
 
 
 def test_mean_baseline_enters_the_loss() -> None:
-    """With the time-mean baseline the policy loss is -(log pi * (G - b_t)).sum() / episodes."""
+    """The mean baseline's loss: -(log pi * (G - b_t)).sum() / episodes."""
     agent = MaxEntReinforce(
         "CartPole-v1",
         baseline="mean",
@@ -219,20 +223,20 @@ def test_mean_baseline_enters_the_loss() -> None:
         num_envs=2,
         seed=0,
     )
-    episodes = agent.collect(100)
+    episodes = agent.collect(6)
     loss, _ = agent.loss(episodes)
     log_probs, returns, _ = agent.soft_returns(episodes)
     g = torch.cat(returns)
-    longest = max(len(r) for r in returns)
     baseline = []
-    for r in returns:  # the mean over the episodes still running at each step
+    for i, r in enumerate(returns):  # the other episodes still running at t
         for t in range(len(r)):
-            baseline.append(
-                np.mean(
-                    [other[t].item() for other in returns if len(other) > t]
-                )
-            )
-    assert longest > 1
+            others = [
+                o[t].item()
+                for j, o in enumerate(returns)
+                if j != i and len(o) > t
+            ]
+            baseline.append(np.mean(others) if others else 0.0)
+    assert max(len(r) for r in returns) > min(len(r) for r in returns)
     expected = -(
         log_probs * (g - torch.tensor(baseline, dtype=torch.float32))
     ).sum() / len(episodes)
@@ -403,7 +407,7 @@ def test_box_actions_reach_the_env_clipped_and_are_learned_unclipped() -> None:
         agent.policy.log_std.fill_(
             math.log(3.0)
         )  # wide enough to leave [-2, 2] often
-    (episode,) = agent.collect(200)
+    (episode,) = agent.collect(1)  # 200 steps
     sampled = np.array(episode.actions)  # (200, 1): what the learner keeps
     received = np.array(made[-1].received[: len(sampled)])
     low, high = agent.action_space.low, agent.action_space.high
@@ -748,7 +752,7 @@ def test_agent_errors() -> None:
         TypeError, match="^total_steps must be an integer, got float"
     ):
         agent.train(1e3)
-    with pytest.raises(ValueError, match="^min_steps must be at least 1"):
+    with pytest.raises(ValueError, match="^n_episodes must be at least 1"):
         agent.collect(0)
     with pytest.raises(
         ValueError, match="^n_episodes must be at least 1, got 0"
@@ -782,3 +786,163 @@ def test_config_is_the_one_definition_of_the_settings() -> None:
         assert (
             f.metadata["help"] and f"{f.name} : " in doc
         )  # every setting is documented
+
+
+# --- on-policy batches and the leave-one-out baseline (issue 18) --------
+
+
+def test_every_step_of_a_batch_was_sampled_by_the_parameters_updated() -> None:
+    """Each step handed to an update was sampled after the previous update."""
+    agent = MaxEntReinforce("CartPole-v1", batch_steps=300, num_envs=4, seed=0)
+    version = [0]  # optimiser steps taken so far
+    sampled_at: dict[bytes, int] = {}  # observation -> version that acted
+
+    def remember(module, inputs):
+        if not torch.is_grad_enabled():  # a forward pass that samples
+            for row in inputs[0]:
+                sampled_at[row.numpy().tobytes()] = version[0]
+
+    agent.policy.register_forward_pre_hook(remember)
+    step = agent.torch_optimizer.step
+
+    def counted_step(*args, **kwargs):
+        version[0] += 1
+        return step(*args, **kwargs)
+
+    agent.torch_optimizer.step = counted_step
+    stale, total = 0, 0
+    for _ in range(6):
+        episodes = agent.collect()
+        for episode in episodes:
+            versions = [sampled_at[o.tobytes()] for o in episode.obs]
+            stale += sum(v != version[0] for v in versions)
+            total += len(versions)
+        agent.update(episodes)
+    assert total > 1_000 and stale == 0, f"{stale} of {total} steps stale"
+
+
+def test_recorded_log_probs_are_the_policys_at_the_update() -> None:
+    agent = MaxEntReinforce(
+        "CartPole-v1", alpha=0.1, batch_steps=300, num_envs=3, seed=2
+    )
+    agent.train(600, progress=False)  # a few updates: the policy has moved
+    episodes = agent.collect()
+    recorded = torch.tensor(
+        [p for e in episodes for p in e.log_probs], dtype=torch.float32
+    )
+    log_probs, _, _ = agent.soft_returns(episodes)  # what update() uses
+    assert recorded.shape == log_probs.shape
+    assert torch.allclose(recorded, log_probs.detach(), atol=1e-5, rtol=0)
+    # and the update refuses episodes that an older policy sampled
+    agent.update(episodes)
+    with pytest.raises(ValueError, match="episodes.*not sampled by the"):
+        agent.update(episodes)
+
+
+def lake_episode(agent, states, actions, rewards):
+    """A hand-made episode on the tiny TimeIndexed lake, with its log-probs."""
+    episode = klcourse.rl.Episode()
+    episode.obs = list(agent.encode(states))
+    episode.actions = list(actions)
+    episode.rewards = list(rewards)
+    with torch.no_grad():
+        dist = agent.policy(torch.from_numpy(np.stack(episode.obs)))
+        episode.log_probs = dist.log_prob(torch.tensor(actions)).tolist()
+    return episode
+
+
+def policy_gradient(agent, episodes) -> torch.Tensor:
+    """d loss / d weights of the linear policy, shape (actions, inputs)."""
+    agent.torch_optimizer.zero_grad()
+    loss, _ = agent.loss(episodes)
+    loss.backward()
+    return agent.policy.body[0].weight.grad.clone()
+
+
+def mean_baseline_agent() -> MaxEntReinforce:
+    return MaxEntReinforce(
+        lambda: tiny_lake(3),
+        alpha=0.0,
+        hidden=(),
+        baseline="mean",
+        normalize_advantages=False,
+        seed=0,
+    )
+
+
+def test_mean_baseline_leaves_each_episode_out() -> None:
+    """At a time step only one episode reached, its advantage is not 0."""
+    agent = mean_baseline_agent()
+    # Observations are t * 4 + s: each (time, cell) has its own column.
+    long = lake_episode(agent, [0, 4 + 1, 8 + 1], [2, 3, 1], [0.0, 0.0, 0.0])
+    short = lake_episode(agent, [0], [1], [0.0])
+    # the long episode's reward at its last step is 1: G = 1 at t = 0, 1, 2
+    long.rewards[-1] = 1.0
+    grad = policy_gradient(agent, [long, short])
+    lonely = grad[:, 8 + 1]  # time 2, cell 1: only the long episode
+    assert lonely.abs().max() > 0.1, lonely
+
+
+def test_mean_baseline_of_an_episode_ignores_its_own_rewards() -> None:
+    """Changing episode i's return changes its advantage by exactly as much."""
+    agent = mean_baseline_agent()
+    others = [
+        lake_episode(agent, [0, 4 + 1], [2, 3], [0.0, 0.5]),
+        lake_episode(agent, [0, 4 + 1], [1, 0], [0.0, 0.25]),
+    ]
+    first = lake_episode(agent, [0, 4 + 2], [1, 2], [0.0, 0.0])
+    before = policy_gradient(agent, [first, *others])
+    first.rewards[-1] = 1.0  # G_1 of the first episode rises by 1
+    after = policy_gradient(agent, [first, *others])
+    # Column 4 + 2 (time 1, cell 2) is the first episode's alone: its
+    # gradient is -(G_1 - b_1) * score / n_episodes, with the score
+    # onehot(2) - pi(. | 4 + 2). If b_1 ignores G_1, it moves by -score / 3.
+    obs = torch.from_numpy(agent.encode([4 + 2]))
+    pi = agent.policy(obs).probs[0].detach()
+    score = torch.nn.functional.one_hot(torch.tensor(2), 4) - pi
+    change = after[:, 4 + 2] - before[:, 4 + 2]
+    assert torch.allclose(change, -score / 3, atol=1e-6), (change, -score / 3)
+
+
+class _Ends(gym.Wrapper):
+    """Counts the steps taken and remembers whether the episode has ended."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.steps, self.ended = 0, True
+
+    def reset(self, **kwargs):
+        self.ended = False
+        return super().reset(**kwargs)
+
+    def step(self, action):
+        assert not self.ended, "stepped after the end of an episode"
+        self.steps += 1
+        result = super().step(action)
+        self.ended = bool(result[2] or result[3])
+        return result
+
+
+def test_a_batch_is_whole_episodes_counted_before_it_is_sampled() -> None:
+    made: list[_Ends] = []
+
+    def make() -> gym.Env:
+        made.append(_Ends(gym.make("CartPole-v1")))
+        return made[-1]
+
+    agent = MaxEntReinforce(make, batch_steps=300, num_envs=3, seed=4)
+    made.clear()  # the constructor's probe
+    sizes, lengths = [], []
+    for _ in range(4):
+        expected = (  # num_envs first, then batch_steps / previous mean
+            3 if not lengths else max(1, round(300 / np.mean(lengths[-1])))
+        )
+        episodes = agent.collect()
+        sizes.append((len(episodes), expected))
+        lengths.append([len(e.rewards) for e in episodes])
+        assert all(env.ended for env in made)  # nothing left running
+        agent.update(episodes)
+    assert all(n == expected for n, expected in sizes), sizes
+    assert len(made) == 3 and sum(e.steps for e in made) == agent.env_steps
+    assert agent.env_steps == sum(map(sum, lengths))
+    assert sizes[-1][0] > 3  # later batches hold more, shorter episodes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import subprocess
@@ -146,8 +147,10 @@ def test_train_and_evaluate_round_trip(tmp_path, capsys) -> None:
         )
         == 0
     )
-    assert main(["evaluate", str(tmp_path / "missing")]) == 2
-    assert "no saved agent" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["evaluate", str(tmp_path / "missing")])
+    assert stopped.value.code == 2
+    assert "error: argument run: no saved agent" in capsys.readouterr().err
 
 
 def test_env_kwargs_and_an_empty_hidden_list(tmp_path, capsys) -> None:
@@ -182,18 +185,39 @@ def test_env_kwargs_and_an_empty_hidden_list(tmp_path, capsys) -> None:
     )
 
 
-def test_wrong_settings_are_reported_not_raised(tmp_path, capsys) -> None:
-    assert main(["train", "--env", "CartPol-v1", "--out", str(tmp_path)]) == 2
-    assert (
-        "error: env 'CartPol-v1' is not a registered"
-        in capsys.readouterr().err
-    )
-    assert main(["train", "--gamma", "2", "--out", str(tmp_path)]) == 2
-    assert "error: gamma must be at most 1.0" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["train", "--baseline", "critic", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit):
-        main(["train", "--env-kwargs", "[1]", "--out", str(tmp_path)])
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (
+            ["--env", "CartPol-v1"],
+            "error: argument --env: env 'CartPol-v1' is not a registered",
+        ),
+        (
+            ["--gamma", "2"],
+            "error: argument --gamma: gamma must be at most 1.0",
+        ),
+        (
+            ["--hidden", "0"],
+            "error: argument --hidden: hidden must be at least 1",
+        ),
+        (
+            ["--env-kwargs", '{"no_such_argument": 1}'],
+            "error: argument --env-kwargs: env_kwargs",
+        ),
+        (["--baseline", "critic"], "argument --baseline: invalid choice"),
+        (["--env-kwargs", "[1]"], "argument --env-kwargs: must be a JSON"),
+        (["--seed", "-1"], "argument --seed: must be a non-negative"),
+    ],
+)
+def test_wrong_settings_are_one_line_errors(
+    tmp_path, capsys, words, message
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", *words, "--out", str(tmp_path / "run")])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert not (tmp_path / "run").exists()  # stopped before any work
 
 
 def test_runs_as_a_module(tmp_path) -> None:
@@ -205,3 +229,110 @@ def test_runs_as_a_module(tmp_path) -> None:
         check=False,
     )
     assert result.returncode == 2 and "no saved agent" in result.stderr
+
+
+# --- bad options are one-line errors (issue 18) ------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("saved") / "run"
+    assert main(_quick_train(out)) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("words", "option"),
+    [
+        (["train", "--steps", "0"], "--steps"),
+        (["train", "--steps", "-5"], "--steps"),
+        (["train", "--steps", "1e3"], "--steps"),
+        (["evaluate", "RUN", "--episodes", "0"], "--episodes"),
+        (["evaluate", "RUN", "--episodes", "-1"], "--episodes"),
+        (["evaluate", "RUN", "--seed", "-1"], "--seed"),
+    ],
+)
+def test_bad_counts_are_one_line_errors(
+    tmp_path, capsys, saved_run, words, option
+) -> None:
+    if words[0] == "train":
+        words = [*words, "--out", str(tmp_path / "run"), "--no-progress"]
+    else:
+        words = [str(saved_run) if w == "RUN" else w for w in words]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main(words)
+    assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith(f"python -m klcourse.rl {words[0]}: error:")
+    assert f"argument {option}:" in lines[-1]
+
+
+def test_a_bad_count_from_the_shell_is_one_line_and_exit_code_2(
+    tmp_path,
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "klcourse.rl",
+            "train",
+            "--steps",
+            "0",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "python -m klcourse.rl train: error: argument --steps: "
+        "must be a positive integer, got 0"
+    )
+
+
+def _quick_train(out) -> list[str]:
+    return [
+        "train",
+        "--steps",
+        "50",
+        "--batch-steps",
+        "50",
+        "--num-envs",
+        "1",
+        "--hidden",
+        "4",
+        "--seed",
+        "0",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
+
+
+def test_out_is_not_overwritten_unless_asked(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(_quick_train(out)) == 0
+    saved = (out / "agent.pt").read_bytes()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main([*_quick_train(out), "--seed", "1"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "--out" in error and "--overwrite" in error
+    assert (out / "agent.pt").read_bytes() == saved  # untouched
+    assert main([*_quick_train(out), "--seed", "1", "--overwrite"]) == 0
+    assert (out / "agent.pt").read_bytes() != saved
+
+
+def test_every_option_has_help() -> None:
+    parser = build_parser()
+    commands = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help and action.help.strip(), (name, action.dest)

@@ -20,6 +20,8 @@ from klcourse.rl import (
 )
 
 TINY = {"desc": ["SF", "FG"], "is_slippery": False}
+#: log pi of the uniform policy on the tiny lake over three steps
+UNIFORM_LOG = np.full((3, 4, 4), np.log(0.25))
 
 
 def lake(**options) -> gym.Env:
@@ -245,17 +247,130 @@ def test_sampling_and_step_errors() -> None:
         )
     with pytest.raises(TypeError, match="^batch must be an EpisodeBatch"):
         natural_gradient_step(
-            np.zeros((2, 4, 4)), [batch], alpha=1.0, step_size=0.5
+            UNIFORM_LOG[:2], [batch], alpha=1.0, step_size=0.5
         )
     with pytest.raises(ValueError, match="^batch has episodes of 2 steps"):
         natural_gradient_step(
-            np.zeros((3, 4, 4)), batch, alpha=1.0, step_size=0.5
+            UNIFORM_LOG, batch, alpha=1.0, step_size=0.5
         )
     with pytest.raises(ValueError, match="^prior must sum to 1"):
         natural_gradient_step(
-            np.zeros((2, 4, 4)),
+            UNIFORM_LOG[:2],
             batch,
             alpha=1.0,
             step_size=0.5,
             prior=np.full((4, 4), 0.3),
         )
+
+
+# --- bad batches and log-policies are refused, not turned into NaN ----------
+
+
+def one_step(**changes) -> EpisodeBatch:
+    """One decision in state 0 of the tiny lake (action 1, reward 1), changed."""
+    arrays = {
+        "states": [[0]],
+        "actions": [[1]],
+        "rewards": [[1.0]],
+        "decided": [[True]],
+        **changes,
+    }
+    return EpisodeBatch(**{k: np.asarray(v) for k, v in arrays.items()})
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"actions": [[1, 0]]}, ValueError, r"^actions must have the shape"),
+        ({"states": [[0.0]]}, TypeError, "^states must be an array of integers"),
+        ({"decided": [[1]]}, TypeError, "^decided must be an array of bool"),
+        ({"rewards": [[np.nan]]}, ValueError, "^rewards must be finite"),
+        ({"rewards": [["1"]]}, TypeError, "^rewards must be a numeric array"),
+        ({"actions": [[-1]]}, ValueError, "^actions must be >= 0 wherever"),
+        (
+            {
+                "states": np.zeros((0, 1), int),
+                "actions": np.zeros((0, 1), int),
+                "rewards": np.zeros((0, 1)),
+                "decided": np.zeros((0, 1), bool),
+            },
+            ValueError,
+            r"^decided must have shape \(episodes, H\) with both at least 1",
+        ),
+        (
+            {
+                "states": [[0, 0]],
+                "actions": [[-1, 1]],
+                "rewards": [[0.0, 1.0]],
+                "decided": [[False, True]],
+            },
+            ValueError,
+            "^decided must be True for an episode's first steps",
+        ),
+    ],
+)
+def test_an_episode_batch_checks_itself(changes, error, message) -> None:
+    with pytest.raises(error, match=message):
+        one_step(**changes)
+
+
+def test_a_batch_written_by_hand_is_stored_read_only() -> None:
+    batch = one_step()
+    assert batch.env_steps == 1 and batch.states.dtype == np.int64
+    with pytest.raises(ValueError, match="read-only"):
+        batch.rewards[0, 0] = 5.0
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("log_policy", "changes", "options", "message"),
+    [
+        (UNIFORM_LOG[:1] * np.nan, {}, {}, "^log_policy must not contain NaN"),
+        (
+            np.full((1, 4, 4), 0.25),
+            {},
+            {},
+            "^log_policy must hold log-probabilities",
+        ),
+        (np.zeros((1, 4, 4)), {}, {}, "^log_policy must hold log-probabilities"),
+        (
+            np.where(np.eye(4)[np.zeros((1, 4), int)] > 0, 0.0, -np.inf),
+            {},
+            {},
+            "^batch takes action 1 in state 0 at t=0, to which log_policy gives",
+        ),
+        (
+            UNIFORM_LOG[:1],
+            {},
+            {"prior": np.eye(4)[np.zeros(4, int)]},
+            "^batch takes action 1 in state 0 at t=0, to which prior gives",
+        ),
+        (
+            UNIFORM_LOG[:1, :2],
+            {"states": [[3]]},
+            {},
+            (
+                r"^batch has states up to 3 and actions up to 1, but "
+                r"log_policy has 2 states and 4 actions"
+            ),
+        ),
+        (UNIFORM_LOG[:1], {}, {"alpha": 1e-320}, "^alpha=1e-320 is too small"),
+    ],
+)
+def test_the_step_refuses_what_it_cannot_use(
+    log_policy, changes, options, message
+) -> None:
+    """Each of these used to give NaN, a silently renormalised table or an IndexError."""
+    settings = {"alpha": 1.0, "step_size": 0.5, **options}
+    with pytest.raises(ValueError, match=message):
+        natural_gradient_step(log_policy, one_step(**changes), **settings)
+
+
+def test_sampling_refuses_a_horizon_of_0_and_batches_beyond_memory() -> None:
+    env = lake(**TINY)
+    with pytest.raises(ValueError, match="with a horizon H of at least 1"):
+        sample_episodes(env, np.zeros((0, 4, 4)), episodes=2, seed=0)
+    with pytest.raises(ValueError, match=r"^episodes=1,000,000,000,000 of 3 steps asks for .* GiB"):
+        sample_episodes(env, np.full((3, 4, 4), 0.25), episodes=10**12)
+    with pytest.raises(TypeError, match="^policy must hold numbers, got booleans"):
+        sample_episodes(env, np.eye(4, dtype=bool)[np.zeros((3, 4), int)], episodes=1)

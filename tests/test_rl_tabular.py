@@ -549,3 +549,134 @@ def test_a_prior_that_forbids_what_the_policy_does_is_refused() -> None:
     assert np.isfinite(
         trajectory_kl(np.full((4, 4), 0.25), lake, alpha=1.0, prior=prior).kl
     )
+
+
+# --- small temperatures, large models: exact or refused -----------------------------
+
+
+@pytest.mark.parametrize("alpha", [1e-2, 1e-4, 1e-8, 1e-12])
+def test_small_alpha_keeps_the_optimum_normalised_and_its_kl_non_negative(
+    alpha: float,
+) -> None:
+    """On the deterministic 4x4 lake min KL is 0 and so is KL(q_pi* || P).
+
+    log Z and J / alpha are both about 1 / alpha here; their difference used
+    to be a rounding error of that size, negative as often as not (-4e-14 at
+    alpha = 0.01), and pi*'s rows stopped summing to one below alpha = 1e-8.
+    The KL is now a sum of non-negative terms; its error is that of the
+    values themselves, about eps H max|r| / alpha.
+    """
+    lake = tabular_mdp(gym.make("FrozenLake-v1", is_slippery=False), horizon=8)
+    optimum = soft_value_iteration(lake, alpha=alpha)
+    assert np.abs(optimum.policy.sum(-1) - 1).max() < 1e-13
+    assert 0 <= optimum.min_kl < 1e-12
+    precision = 10 * np.finfo(float).eps * lake.horizon / alpha
+    kl = trajectory_kl(optimum.policy, lake, alpha=alpha).kl
+    assert 0 <= kl < max(precision, 1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kl_by_gaps_agrees_with_the_identity_and_is_never_negative(
+    seed: int,
+) -> None:
+    """On stochastic MDPs at moderate alpha, where log Z - J / alpha is accurate."""
+    rng = np.random.default_rng(90 + seed)
+    mdp = random_mdp(rng, n_states=4, n_actions=3, horizon=5)
+    prior = random_policy(rng, mdp)
+    for alpha in (0.05, 0.5, 5.0):
+        for concentration in (0.1, 1.0, 10.0):
+            policy = random_policy(rng, mdp, concentration=concentration)
+            result = trajectory_kl(policy, mdp, alpha=alpha, prior=prior)
+            identity = result.log_partition - result.soft_return / alpha
+            assert result.kl >= 0
+            assert result.kl == pytest.approx(identity, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda m: m.replace(P=m.P.astype(str)), TypeError, "^P must be a numeric"),
+        (lambda m: m.replace(R=m.R > 0), TypeError, "^R must hold numbers"),
+        (
+            lambda m: m.replace(initial=m.initial > 0.5),
+            TypeError,
+            "^initial must hold numbers",
+        ),
+        (
+            lambda m: TabularMDP.from_arrays(
+                np.zeros((3, 0, 3)), np.zeros((3, 0)), m.initial, horizon=2
+            ),
+            ValueError,
+            r"^P must have shape \(S, A, S\) with at least one state and one",
+        ),
+        (lambda m: m.replace(R=m.R * 1e300), ValueError, "^R is too large"),
+        (
+            lambda m: m.replace(horizon=10**9),
+            ValueError,
+            (
+                r"^horizon=1,000,000,000 with 3 states and 2 actions asks "
+                r"for 6,000,000,000 numbers \(44.7 GiB"
+            ),
+        ),
+        (lambda m: m.replace(gamma=0.9), TypeError, "^gamma is not a field"),
+        (
+            lambda m: soft_value_iteration(m, alpha=1e-320),
+            ValueError,
+            "^alpha=1e-320 is too small for this model",
+        ),
+        (
+            lambda m: soft_values(np.eye(2, dtype=bool)[[0, 1, 0]], m, alpha=1.0),
+            TypeError,
+            "^policy must hold numbers, got booleans",
+        ),
+        (
+            lambda m: trajectory_kl(np.full((3, 2), "0.5"), m, alpha=1.0),
+            TypeError,
+            "^policy must be a numeric array",
+        ),
+        (
+            lambda m: soft_value_iteration(m, alpha=1.0, prior=np.full((3, 2), "0.5")),
+            TypeError,
+            "^prior must be a numeric array",
+        ),
+        (
+            lambda m: enumerate_trajectories(m).log_p(alpha=1e-320),
+            ValueError,
+            "^alpha=1e-320 is too small",
+        ),
+    ],
+)
+def test_text_booleans_and_sizes_beyond_float64_or_memory_are_refused(
+    build, error, message
+) -> None:
+    mdp = random_mdp(np.random.default_rng(0))
+    with pytest.raises(error, match=message):
+        build(mdp)
+
+
+def test_enumeration_counts_before_it_lists() -> None:
+    """The slippery 4x4 lake has 8.3e7 trajectories of 8 steps and 3.8e96 of 100."""
+    slippery = gym.make("FrozenLake-v1")
+    with pytest.raises(
+        ValueError,
+        match=r"^max_trajectories is 1,000,000,000,000, but this model has "
+        r"3.837e\+96 trajectories over its horizon of 100",
+    ):
+        enumerate_trajectories(
+            tabular_mdp(slippery, horizon=100), max_trajectories=10**12
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"^horizon=8, listing 82,581,088 trajectories, asks for",
+    ):
+        enumerate_trajectories(
+            tabular_mdp(slippery, horizon=8), max_trajectories=10**9
+        )
+    # the count is the length of the listing: one fewer allowed is refused
+    small = tabular_mdp(slippery, horizon=3)
+    n = len(enumerate_trajectories(small).rewards)
+    with pytest.raises(
+        ValueError, match=f"^max_trajectories is {n - 1:,}, but this model has {n:.4g} "
+    ):
+        enumerate_trajectories(small, max_trajectories=n - 1)
+    assert len(enumerate_trajectories(small, max_trajectories=n).rewards) == n

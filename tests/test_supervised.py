@@ -14,6 +14,7 @@ import torch
 
 from klcourse import entropy, kl_divergence
 from klcourse.supervised import (
+    MIN_SCALE,
     Classifier,
     NotFittedError,
     Regressor,
@@ -507,40 +508,55 @@ def test_nll_and_plain_loss_give_the_same_fit(likelihood, plain) -> None:
 def test_regression_training_loss_is_the_nll_of_predict_dist(
     likelihood: str,
 ) -> None:
+    # Two trainings (n_init=2): the callback measures each one's NLL after
+    # every epoch; the model keeps the training with the lower final loss,
+    # and its history is that training's.
     data = make_regression_task(150, noise="heteroscedastic", seed=3)
-    measured: list[float] = []
+    runs: list[list[float]] = []
+
+    def nll_of(model: Regressor) -> float:
+        if likelihood in ("heteroscedastic", "mixture"):
+            return float(
+                -model.predict_dist(data.X)
+                .log_prob(torch.from_numpy(data.y))
+                .mean()
+            )
+        # a fixed scale trains with scale (scale_ exists only after fit)
+        r = data.y - model.predict(data.X)
+        s = model.scale
+        terms = (
+            r**2 / (2 * s**2) + np.log(s * np.sqrt(2 * np.pi))
+            if likelihood == "gaussian"
+            else np.abs(r) / s + np.log(2 * s)
+        )
+        return float(terms.mean())
 
     def measure(model: Regressor) -> None:
-        if likelihood in ("heteroscedastic", "mixture"):
-            measured.append(
-                float(
-                    -model.predict_dist(data.X)
-                    .log_prob(torch.from_numpy(data.y))
-                    .mean()
-                )
-            )
-        else:  # a fixed scale trains with scale (scale_ exists only after fit)
-            r = data.y - model.predict(data.X)
-            s = model.scale
-            terms = (
-                r**2 / (2 * s**2) + np.log(s * np.sqrt(2 * np.pi))
-                if likelihood == "gaussian"
-                else np.abs(r) / s + np.log(2 * s)
-            )
-            measured.append(float(terms.mean()))
+        if len(model.history_["train_loss"]) == 1:
+            runs.append([])
+        runs[-1].append(nll_of(model))
 
     model = Regressor(
         (8,),
         likelihood=likelihood,
         scale=0.7,
+        n_init=2,
         epochs=5,
         batch_size=150,
         seed=0,
     )
     model.fit(data.X, data.y, callback=measure)
+    assert [len(run) for run in runs] == [5, 5]
     np.testing.assert_allclose(
-        model.history_["train_loss"][1:], measured[:-1], rtol=1e-10
+        model.init_losses_, [run[-1] for run in runs], rtol=1e-10
     )
+    assert runs[0][-1] != runs[1][-1], "the two trainings started apart"
+    kept = runs[int(np.argmin(model.init_losses_))]
+    np.testing.assert_allclose(
+        model.history_["train_loss"][1:], kept[:-1], rtol=1e-10
+    )
+    if likelihood in ("heteroscedastic", "mixture"):
+        assert nll_of(model) == pytest.approx(min(model.init_losses_))
 
 
 def test_bimodal_noise_has_two_modes_and_its_mean_between_them() -> None:
@@ -616,6 +632,197 @@ def test_mixture_density_network_recovers_both_modes() -> None:
     assert np.all(
         np.abs(gaussian.predict(grid[:, None]) - true_function(grid)) < 0.5
     )
+
+
+# --- the mixture-density network is robust to the seed -------------------
+
+
+def offset_bimodal_truth(x: np.ndarray) -> torch.distributions.Distribution:
+    """A bimodal p(y|x) far from y = 0.
+
+    0.7 N(4 + sin x, 0.15^2) + 0.3 N(7 + 0.4 x, 0.3^2): unequal weights and
+    widths, and both modes far above the zero a network's outputs start at.
+    """
+    loc = np.stack([4.0 + np.sin(x), 7.0 + 0.4 * x], axis=1)
+    scale = np.broadcast_to([0.15, 0.3], loc.shape).copy()
+    weights = torch.tensor([0.7, 0.3], dtype=torch.float64).expand(len(x), 2)
+    return torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(probs=weights),
+        torch.distributions.Normal(
+            torch.from_numpy(loc), torch.from_numpy(scale)
+        ),
+    )
+
+
+def offset_bimodal_task(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-3, 3, size=n)
+    upper = rng.random(n) < 0.3
+    y = np.where(
+        upper,
+        7.0 + 0.4 * x + 0.3 * rng.standard_normal(n),
+        4.0 + np.sin(x) + 0.15 * rng.standard_normal(n),
+    )
+    return x[:, None], y
+
+
+def missed_mode(
+    truth: torch.distributions.MixtureSameFamily,
+    q: torch.distributions.MixtureSameFamily,
+) -> bool:
+    """True when q collapses: a true mode lacks a component somewhere.
+
+    Mode j of the truth is covered at an input when some component with weight
+    at least 0.05 has its mean within a quarter of the distance between the two
+    true modes; a component whose weight stays below 0.05, or two components on
+    the same mode, leave a mode uncovered.
+    """
+    modes = truth.component_distribution.loc.numpy()  # (n, 2)
+    gap = np.abs(modes[:, 1] - modes[:, 0])
+    means = q.component_distribution.loc.numpy()  # (n, k)
+    heavy = q.mixture_distribution.probs.numpy() >= 0.05
+    for j in range(2):
+        near = np.abs(means - modes[:, [j]]) < gap[:, None] / 4
+        if not np.all((near & heavy).any(axis=1)):
+            return True
+    return False
+
+
+def test_missed_mode_detects_a_collapsed_mixture() -> None:
+    grid = np.linspace(-3, 3, 7)
+    truth = offset_bimodal_truth(grid)
+    probs = truth.mixture_distribution.probs
+    normal = truth.component_distribution
+    assert not missed_mode(truth, truth)
+    one_weight = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(
+            probs=torch.tensor([0.97, 0.03]).expand(7, 2)
+        ),
+        normal,
+    )
+    same_mode = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(probs=probs),
+        torch.distributions.Normal(
+            normal.loc[:, [0, 0]] + torch.tensor([0.0, 0.1]), normal.scale
+        ),
+    )
+    assert missed_mode(truth, one_weight) and missed_mode(truth, same_mode)
+
+
+def test_mixture_fits_agree_across_seeds_without_collapse() -> None:
+    # Issue 18: depending on the seed, the mixture-density network put both
+    # components on one mode (a KL many times the best seed's). Every seed
+    # must cover both modes and come within 2x of the best seed's KL.
+    from klcourse.divergences import kl_gauss_hermite
+
+    X, y = offset_bimodal_task(400, seed=0)
+    grid = np.linspace(-3, 3, 121)
+    truth = offset_bimodal_truth(grid)
+    kls, collapsed = [], []
+    for seed in range(3):
+        model = Regressor(
+            (16, 16),
+            likelihood="mixture",
+            n_components=2,
+            epochs=60,
+            seed=seed,
+        ).fit(X, y)
+        q = model.predict_dist(grid[:, None])
+        kls.append(float(kl_gauss_hermite(truth, q).mean()))
+        collapsed.append(missed_mode(truth, q))
+    assert not any(collapsed), f"collapsed seeds: {collapsed}, KL {kls}"
+    assert max(kls) < 2 * min(kls), f"KL per seed: {kls}"
+
+
+def test_an_untrained_mixture_spreads_its_components_over_the_targets() -> (
+    None
+):
+    # With a learning rate of 1e-12 the fitted network is its initial one:
+    # at every input, equal weights, and means at the centres of n_components
+    # equal bins between the 5th and 95th percentiles of y, each with half
+    # a bin as standard deviation.
+    data = make_regression_task(200, noise="bimodal", seed=1)
+    model = Regressor(
+        (8,),
+        likelihood="mixture",
+        n_components=4,
+        n_init=1,
+        epochs=1,
+        lr=1e-12,
+        seed=0,
+    ).fit(data.X, data.y)
+    q = model.predict_dist(np.linspace(-3, 3, 5)[:, None])
+    low, high = np.percentile(data.y, [5, 95])
+    width = (high - low) / 4
+    centres = low + width * np.array([0.5, 1.5, 2.5, 3.5])
+    np.testing.assert_allclose(q.mixture_distribution.probs, 0.25, rtol=1e-9)
+    np.testing.assert_allclose(
+        q.component_distribution.loc, np.tile(centres, (5, 1)), rtol=1e-9
+    )
+    np.testing.assert_allclose(  # every scale has MIN_SCALE added
+        q.component_distribution.scale, width / 2 + MIN_SCALE, rtol=1e-9
+    )
+
+
+def test_mixture_restarts_are_deterministic_under_the_seed() -> None:
+    data = make_regression_task(150, noise="bimodal", seed=2)
+    fits = [
+        Regressor((8,), likelihood="mixture", epochs=3, seed=seed).fit(
+            data.X, data.y
+        )
+        for seed in (4, 4, 5)
+    ]
+    assert len(fits[0].init_losses_) == 3  # n_init="auto": 3 for a mixture
+    assert fits[0].init_losses_ == fits[1].init_losses_
+    assert fits[0].init_losses_ != fits[2].init_losses_
+    assert len(set(fits[0].init_losses_)) == 3, "each run starts afresh"
+    same = [f.predict_dist(data.X).component_distribution.loc for f in fits]
+    assert torch.equal(same[0], same[1])
+    assert not torch.equal(same[0], same[2])
+    gaussian = Regressor((8,), epochs=2, seed=0).fit(data.X, data.y)
+    assert len(gaussian.init_losses_) == 1  # "auto": 1 for the others
+
+
+def _largest_step(model, X, y) -> list[float]:
+    """The largest change of any weight in each epoch of training."""
+    steps: list[float] = []
+    previous: list[torch.Tensor] = []
+
+    def record(m) -> None:
+        now = [p.detach().clone() for p in m.network_.parameters()]
+        if previous:
+            steps.append(
+                max(float((a - b).abs().max()) for a, b in zip(now, previous))
+            )
+        previous[:] = now
+
+    model.fit(X, y, callback=record)
+    return steps
+
+
+@pytest.mark.parametrize("cls", [Classifier, Regressor])
+def test_cosine_schedule_anneals_the_learning_rate_to_zero(cls) -> None:
+    # One full batch per epoch: Adam moves a weight by at most about lr per
+    # step, so under the cosine schedule the last steps are tiny.
+    X, y = small_classification(60)
+    options = {"epochs": 40, "batch_size": 60, "lr": 0.05, "seed": 0}
+    constant = _largest_step(cls((8,), **options), X, y)
+    cosine = _largest_step(cls((8,), lr_schedule="cosine", **options), X, y)
+    # the last step's rate is lr (1 + cos(39 pi / 40)) / 2 = 0.0015 lr
+    assert cosine[-1] < 0.005 * 0.05 and constant[-1] > 0.2 * 0.05
+    auto = cls((8,), lr_schedule="auto", **options).fit(X, y)
+    plain = cls((8,), lr_schedule="constant", **options).fit(X, y)
+    assert auto.history_ == plain.history_  # "auto": constant for these
+
+
+def test_mixture_auto_schedule_is_cosine() -> None:
+    data = make_regression_task(100, noise="bimodal", seed=3)
+    options = {"likelihood": "mixture", "epochs": 3, "n_init": 1, "seed": 0}
+    auto = Regressor((8,), **options).fit(data.X, data.y)
+    cosine = Regressor((8,), lr_schedule="cosine", **options)
+    constant = Regressor((8,), lr_schedule="constant", **options)
+    assert auto.history_ == cosine.fit(data.X, data.y).history_
+    assert auto.history_ != constant.fit(data.X, data.y).history_
 
 
 def test_heteroscedastic_model_recovers_the_noise_scale() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.integrate
+import scipy.linalg
 import scipy.optimize
 import torch
 from hypothesis import given
@@ -122,6 +123,53 @@ def test_conjugate_model_refuses_bad_input() -> None:
         model.elbo([1.0], 0.0, -1.0)
 
 
+TEXT_AND_BOOLEANS = [
+    (lambda: ConjugateNormal(prior_mean=True), "prior_mean"),
+    (lambda: ConjugateNormal().posterior(["1", "2"]), "x"),
+    (lambda: ConjugateNormal().posterior([True, False]), "x"),
+    (lambda: ConjugateNormal().log_joint([0.0], ["0"]), "z"),
+    (lambda: ConjugateNormal().log_joint([0.0], True), "z"),
+    (lambda: ConjugateNormal().elbo([0.0], "0", 1.0), "mean"),
+    (lambda: ConjugateNormal().elbo([0.0], 0.0, [True]), "std"),
+    (lambda: mean_field_gaussian(["0", "0"], np.eye(2)), "mean"),
+    (lambda: mean_field_gaussian([0.0, 0.0], np.eye(2).astype(str)), "cov"),
+    (lambda: mean_field_gaussian([True, False], np.eye(2)), "mean"),
+    (lambda: mean_field_gaussian([0.0, 0.0], np.eye(2, dtype=bool)), "cov"),
+    (lambda: cavi_gaussian([0.0, 0.0], np.eye(2), init=["0", "0"]), "init"),
+    (lambda: cavi_gaussian([0.0, 0.0], np.eye(2), init=[True, True]), "init"),
+]
+
+
+@pytest.mark.parametrize(("call", "name"), TEXT_AND_BOOLEANS)
+def test_text_and_booleans_are_refused_by_name(call, name: str) -> None:
+    """Numeric strings and booleans are not numbers here (the README's promise)."""
+    with pytest.raises(TypeError, match=f"^{name} must"):
+        call()
+
+
+def test_scales_whose_squares_leave_float64_are_refused() -> None:
+    for name in ("prior_std", "noise_std"):
+        for value in (1e-200, 1e200):
+            with pytest.raises(ValueError, match=f"^{name} must lie between 1e-150 and 1e"):
+                ConjugateNormal(**{name: value})
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_values_beyond_float64_are_minus_infinity_or_exact() -> None:
+    """Far-out densities round to -inf, as they should; no overflow warning on the way."""
+    model = ConjugateNormal()
+    assert model.log_joint([0.0], 1e200) == -np.inf
+    assert model.log_evidence([1e200]) == -np.inf
+    assert model.elbo([0.0], 0.0, 1e200) == -np.inf
+    # the mean of two observations of 1.5e308 exists although their sum does not
+    assert model.posterior([1.5e308, 1.5e308]).mu == pytest.approx(1e308, rel=1e-12)
+
+
+def test_elbo_names_mean_and_std_when_they_do_not_broadcast() -> None:
+    with pytest.raises(ValueError, match=r"^mean with shape \(2,\) and std with shape \(3,\) do not broadcast"):
+        ConjugateNormal().elbo([0.0], [0.0, 1.0], [1.0, 1.0, 1.0])
+
+
 # --- mean-field Gaussians ----------------------------------------------------------------------
 
 
@@ -187,6 +235,28 @@ def test_mean_field_refuses_a_covariance_that_is_not_positive_definite() -> None
         mean_field_gaussian([0.0], [[1.0]], direction="sideways")
     with pytest.raises(TypeError, match="direction must be one of"):
         mean_field_gaussian([0.0], [[1.0]], direction=1)  # type: ignore[arg-type]
+
+
+def test_a_covariance_singular_to_working_precision_is_refused() -> None:
+    """Hilbert matrices of order 8 and 12 (condition numbers 1.5e10 and 1.8e16) have
+    inverses with no reliable digits; scipy.stats.multivariate_normal treats them as
+    singular, and so does klcourse."""
+    for order in (8, 12):
+        with pytest.raises(ValueError, match="^cov is singular to working precision"):
+            mean_field_gaussian(np.zeros(order), scipy.linalg.hilbert(order))
+    # order 7 (condition number 4.8e8) is fine and agrees with the exact inverse
+    exact = np.diag(scipy.linalg.invhilbert(7, exact=True)).astype(float)
+    assert np.allclose(mean_field_gaussian(np.zeros(7), scipy.linalg.hilbert(7))[1], 1 / exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_mean_field_at_extreme_scales(scale: float) -> None:
+    """The variances scale with the covariance while its precision is a float64."""
+    cov = np.array([[1.0, 0.5], [0.5, 1.0]]) * scale
+    assert np.allclose(mean_field_gaussian([0.0, 0.0], cov)[1], 0.75 * scale, rtol=1e-14, atol=0)
+    assert np.allclose(cavi_gaussian([0.0, 0.0], cov).var, 0.75 * scale, rtol=1e-14, atol=0)
+    with pytest.raises(ValueError, match=r"^cov's inverse \(the precision\) is not a normal float64"):
+        mean_field_gaussian([0.0, 0.0], cov * (1e-10 if scale < 1 else 1e8))
 
 
 def test_cavi_converges_to_the_mean_field_optimum() -> None:
@@ -400,6 +470,36 @@ def test_vae_refuses_bad_input(vae: VAE, digits: np.ndarray) -> None:
     with pytest.raises(ValueError):
         failed.fit(digits[:20] * 0.5)
     assert not hasattr(failed, "encoder_"), "no half-fitted model"
+
+
+def test_vae_keeps_the_latent_dimension_it_was_fitted_with(digits: np.ndarray) -> None:
+    """Changing ``latent_dim`` after fit (as set_params would) takes effect at the next fit."""
+    model = VAE(2, hidden=(8,), epochs=1, seed=0).fit(digits[:20])
+    model.latent_dim = 3
+    assert model.decode(np.zeros((1, 2))).shape == (1, 64)
+    assert model.sample(2, seed=0).shape == (2, 64)
+    assert model.kl(digits[:3]).shape == (3,)
+    with pytest.raises(ValueError, match=r"^Z must have shape \(n, 2\)"):
+        model.decode(np.zeros((1, 3)))
+    assert model.fit(digits[:20]).encode(digits[:1])[0].shape == (1, 3)
+
+
+def test_requests_that_would_not_fit_in_memory_are_refused(vae: VAE, digits: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"^n_samples=1,000,000,000,000 asks for .* GiB"):
+        vae.log_likelihood(digits[:2], n_samples=10**12)
+    with pytest.raises(ValueError, match=r"^n=1,000,000,000,000 asks for .* GiB"):
+        vae.sample(10**12)
+    with pytest.raises(ValueError, match=r"^hidden=\(1000000, 1000000\) with latent_dim=2 and 64 features asks"):
+        VAE(hidden=(10**6, 10**6), epochs=1).fit(digits[:20])
+    with pytest.raises(ValueError, match="^y must hold integer class labels of at most 2\\*\\*53"):
+        VIBClassifier(epochs=1).fit(digits[:4], [0.0, 1.0, 0.0, 1e300])
+
+
+def test_decode_refuses_an_empty_or_boolean_code(vae: VAE) -> None:
+    with pytest.raises(ValueError, match=r"^Z must have shape \(n, 2\) with n >= 1, got \(0, 2\)"):
+        vae.decode(np.zeros((0, 2)))
+    with pytest.raises(TypeError, match="^Z must hold numbers, got booleans"):
+        vae.decode([[True, False]])
 
 
 # --- the information bottleneck ----------------------------------------------------------------

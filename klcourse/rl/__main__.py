@@ -5,6 +5,8 @@ python -m klcourse.rl evaluate run/
 
 The training options are the fields of :class:`klcourse.rl.ReinforceConfig`,
 with its defaults and descriptions (``python -m klcourse.rl train --help``).
+A wrong option stops the command before any work with one line,
+``python -m klcourse.rl train: error: argument --steps: ...``, and exit code 2.
 """
 
 from __future__ import annotations
@@ -75,6 +77,36 @@ def config_from_args(args: argparse.Namespace) -> ReinforceConfig:
     )
 
 
+def _count(text: str) -> int:
+    """An option's value as a positive integer (argparse reports the error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer, got {value}"
+        )
+    return value
+
+
+def _seed(text: str) -> int:
+    """An option's value as a non-negative integer seed."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a non-negative integer, got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a non-negative integer, got {value}"
+        )
+    return value
+
+
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -117,13 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--steps",
-        type=int,
+        type=_count,
         default=200_000,
-        help="environment steps to train for (default: %(default)s)",
+        help="environment steps to train for, a positive integer "
+        "(default: %(default)s)",
     )
     train.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
         help="seed of the whole run (default: fresh entropy)",
     )
@@ -131,7 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        help="directory for agent.pt, history.csv, learning_curve.png",
+        help="directory for agent.pt, history.csv, learning_curve.png; "
+        "it must not hold a run already, unless --overwrite is given",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of a run already in --out",
     )
     train.add_argument(
         "--progress",
@@ -144,7 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "run", type=Path, help="a directory written by 'train'"
     )
-    evaluate.add_argument("--episodes", type=int, default=20)
+    evaluate.add_argument(
+        "--episodes",
+        type=_count,
+        default=20,
+        help="episodes to run, a positive integer (default: %(default)s)",
+    )
     evaluate.add_argument(
         "--deterministic",
         action="store_true",
@@ -152,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
         help="seed of the episodes (default: the agent's own evaluation "
         "streams, fixed by its training seed)",
@@ -163,16 +207,50 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
+    A wrong option raises ``SystemExit(2)`` after one line on stderr that
+    names it (argparse's ``parser.error``), before any training starts.
+
     Examples
     --------
-    >>> main(["evaluate", "no-such-run"])
-    2
+    >>> try:
+    ...     main(["evaluate", "no-such-run"])
+    ... except SystemExit as stop:
+    ...     print("exit code", stop.code)
+    exit code 2
     """
-    args = build_parser().parse_args(argv)
-    return _train(args) if args.command == "train" else _evaluate(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = _subparser(parser, args.command)
+    return (
+        _train(args, command)
+        if args.command == "train"
+        else _evaluate(args, command)
+    )
 
 
-def _train(args: argparse.Namespace) -> int:
+def _subparser(
+    parser: argparse.ArgumentParser, name: str
+) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``, whose errors name it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return typing.cast(argparse.ArgumentParser, action.choices[name])
+    raise LookupError(name)  # pragma: no cover - build_parser has both
+
+
+RUN_FILES = ("agent.pt", "history.csv", "learning_curve.png")
+
+
+def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        parser.error(f"argument --out: {out} is a file, not a directory")
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing and not args.overwrite:
+        parser.error(
+            f"argument --out: {out} already holds a run ({existing[0]}); "
+            "choose another directory or add --overwrite"
+        )
     try:
         config = config_from_args(args)
         agent = MaxEntReinforce(
@@ -182,24 +260,23 @@ def _train(args: argparse.Namespace) -> int:
             env_kwargs=args.env_kwargs,
         )
     except (TypeError, ValueError) as error:  # a setting or env was wrong
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        parser.error(f"argument {_option_of(str(error))}: {error}")
     history = agent.train(args.steps, progress=args.progress)
-    args.out.mkdir(parents=True, exist_ok=True)
-    agent.save(args.out / "agent.pt")
-    with open(args.out / "history.csv", "w", newline="") as handle:
+    out.mkdir(parents=True, exist_ok=True)
+    agent.save(out / "agent.pt")
+    with open(out / "history.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
     _plot(
         history,
-        args.out / "learning_curve.png",
+        out / "learning_curve.png",
         title=f"{args.env}, alpha = {config.alpha}",
     )
     print(
         json.dumps(
             {
-                "out": str(args.out),
+                "out": str(out),
                 "updates": len(history),
                 "env_steps": agent.env_steps,
                 "final_mean_return": history[-1]["mean_return"],
@@ -207,6 +284,15 @@ def _train(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _option_of(message: str) -> str:
+    """The option an agent's error message is about (it starts with it)."""
+    name = message.split(" ", 1)[0]
+    settings = {f.name for f in dataclasses.fields(ReinforceConfig)}
+    if name in settings | {"env", "env_kwargs"}:
+        return _flag_name(name)
+    return "--env"  # gymnasium refused the environment or its arguments
 
 
 def _plot(history: list[dict[str, float]], path: Path, *, title: str) -> None:
@@ -238,11 +324,12 @@ def _plot(history: list[dict[str, float]], path: Path, *, title: str) -> None:
     plt.close(fig)
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _evaluate(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> int:
     path = args.run / "agent.pt" if args.run.is_dir() else args.run
     if not path.exists():
-        print(f"error: no saved agent at {path}", file=sys.stderr)
-        return 2
+        parser.error(f"argument run: no saved agent at {path}")
     agent = MaxEntReinforce.load(path)
     returns = agent.evaluate(
         args.episodes, deterministic=args.deterministic, seed=args.seed

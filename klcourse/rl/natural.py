@@ -36,15 +36,21 @@ from scipy.special import logsumexp
 from klcourse._random import Seed, derive_seed, make_rng
 from klcourse._validation import (
     as_float_array,
+    check_size,
+    detached,
+    finite_array,
+    input_precision,
     positive_float,
     positive_int,
     probability_array,
+    sum_tolerance,
 )
 from klcourse.rl.tabular import (
+    _MAX_SCALED_RETURN,
+    _kl_and_soft_return,
     _log_prior,
     _table_shape,
     soft_value_iteration,
-    soft_values,
     tabular_mdp,
 )
 
@@ -89,10 +95,84 @@ class EpisodeBatch:
     rewards: NDArray[np.float64]
     decided: NDArray[np.bool_]
 
+    def __post_init__(self) -> None:
+        """Check the four arrays and store them as read-only NumPy copies.
+
+        Every array has the same shape (B, H) with B, H >= 1; states and
+        actions are integers, ``decided`` booleans, rewards finite. A
+        decision has a state and an action >= 0; after an episode ends,
+        nothing happens: no decision follows, the action is -1 and the
+        reward 0.
+        """
+        decided = np.asarray(self.decided)
+        if decided.dtype != np.bool_:
+            raise TypeError(
+                f"decided must be an array of bool, got dtype {decided.dtype}"
+            )
+        if decided.ndim != 2 or 0 in decided.shape:
+            raise ValueError(
+                "decided must have shape (episodes, H) with both at least 1, "
+                f"got {decided.shape}"
+            )
+        arrays: dict[str, NDArray[Any]] = {"decided": decided}
+        for name in ("states", "actions"):
+            arrays[name] = _integers(getattr(self, name), name)
+        arrays["rewards"] = finite_array(
+            self.rewards, "rewards", allow_bool=False
+        )
+        for name, array in arrays.items():
+            if array.shape != decided.shape:
+                raise ValueError(
+                    f"{name} must have the shape of decided, "
+                    f"{decided.shape}, got {array.shape}"
+                )
+        _check_padding(arrays)
+        for name, array in arrays.items():
+            array = np.array(array)
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
+
     @property
     def env_steps(self) -> int:
         """The number of environment steps in the batch."""
         return int(self.decided.sum())
+
+
+def _integers(value: Any, name: str) -> NDArray[np.int64]:
+    """An array of integers (any integer dtype), refusing floats and booleans."""
+    try:
+        array = np.asarray(detached(value))
+    except ValueError as error:  # a ragged list
+        raise ValueError(
+            f"{name} must be a rectangular array ({error})"
+        ) from error
+    if array.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name} must be an array of integers, got dtype {array.dtype}"
+        )
+    return array.astype(np.int64)
+
+
+def _check_padding(arrays: dict[str, NDArray[Any]]) -> None:
+    """Decisions have states and actions >= 0; the padding after an end is inert."""
+    decided = arrays["decided"]
+    if np.any(arrays["states"][decided] < 0):
+        raise ValueError("states must be >= 0 wherever a decision was taken")
+    if np.any(arrays["actions"][decided] < 0):
+        raise ValueError("actions must be >= 0 wherever a decision was taken")
+    if np.any(arrays["actions"][~decided] != -1) or np.any(
+        arrays["rewards"][~decided] != 0
+    ):
+        raise ValueError(
+            "actions must be -1 and rewards 0 after an episode ends (where "
+            "decided is False)"
+        )
+    ends = ~decided[:, :-1] & decided[:, 1:]
+    if np.any(ends):
+        raise ValueError(
+            "decided must be True for an episode's first steps and False "
+            "after it ends; an episode cannot resume"
+        )
 
 
 def _toy_text(env: Any) -> Any:
@@ -141,13 +221,15 @@ def sample_episodes(
     """
     raw = _toy_text(env)
     n_states, n_actions = raw.observation_space.n, raw.action_space.n
-    pi = probability_array(policy, "policy", axis=-1)
-    if pi.ndim != 3 or pi.shape[1:] != (n_states, n_actions):
+    pi = probability_array(policy, "policy", axis=-1, allow_bool=False)
+    if pi.ndim != 3 or pi.shape[1:] != (n_states, n_actions) or not len(pi):
         raise ValueError(
             f"policy must have shape (H, {n_states}, {n_actions}) for this "
-            f"env, got {pi.shape}"
+            f"env, with a horizon H of at least 1, got {pi.shape}"
         )
     n = positive_int(episodes, "episodes")
+    # four (episodes, H) arrays and the random draws
+    check_size(5 * n * len(pi), f"episodes={n:,} of {len(pi)} steps")
     rng = make_rng(seed)
     horizon = pi.shape[0]
     cumulative = np.cumsum(pi, axis=-1)
@@ -172,6 +254,95 @@ def sample_episodes(
     return EpisodeBatch(states, actions, rewards, decided)
 
 
+def _step_inputs(
+    log_policy: ArrayLike,
+    batch: Any,
+    alpha: Any,
+    step_size: Any,
+    prior: ArrayLike | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+    """Check the arguments of :func:`natural_gradient_step`.
+
+    Returns log pi, log pi_ref (both (H, S, A)), alpha and the step size.
+    """
+    log_pi = as_float_array(log_policy, "log_policy", allow_bool=False)
+    if log_pi.ndim != 3 or 0 in log_pi.shape:
+        raise ValueError(
+            f"log_policy must have shape (H, S, A), none of them 0, got "
+            f"{log_pi.shape}"
+        )
+    if np.isnan(log_pi).any() or np.isposinf(log_pi).any():
+        raise ValueError("log_policy must not contain NaN or +inf")
+    with np.errstate(divide="ignore"):  # a row of -inf is caught below
+        row_logs = logsumexp(log_pi, axis=-1)
+    tolerance = sum_tolerance(input_precision(log_policy), log_pi.shape[-1])
+    if not np.all(np.abs(row_logs) <= tolerance):
+        worst = row_logs.ravel()[np.argmax(np.abs(row_logs).ravel())]
+        raise ValueError(
+            "log_policy must hold log-probabilities whose rows sum to 1 "
+            f"after exp, but a row's log-sum-exp is {worst:.6g}; pass "
+            "np.log(policy), not the policy or unnormalised logits"
+        )
+    if not isinstance(batch, EpisodeBatch):
+        raise TypeError(
+            f"batch must be an EpisodeBatch, got {type(batch).__name__}"
+        )
+    if batch.states.shape[1] != log_pi.shape[0]:
+        raise ValueError(
+            f"batch has episodes of {batch.states.shape[1]} steps, but "
+            f"log_policy has a horizon of {log_pi.shape[0]}"
+        )
+    alpha = positive_float(alpha, "alpha")
+    step = positive_float(step_size, "step_size", maximum=1.0)
+    log_prior = _log_prior(prior, log_pi.shape)
+    _check_batch_fits(batch, log_pi, log_prior, alpha)
+    return log_pi, log_prior, alpha, step
+
+
+def _check_batch_fits(
+    batch: EpisodeBatch,
+    log_pi: NDArray[np.float64],
+    log_prior: NDArray[np.float64],
+    alpha: float,
+) -> None:
+    """The batch's decisions are possible under log pi and the prior.
+
+    Every state and action indexes the tables, every action taken has a
+    probability that is a positive float64 under the policy (which sampled
+    the batch) and under the prior (or the KL is infinite), and the returns
+    divided by alpha stay inside float64.
+    """
+    H, S, A = log_pi.shape
+    taken = batch.decided
+    states, actions = batch.states[taken], batch.actions[taken]
+    if states.size and (states.max() >= S or actions.max() >= A):
+        raise ValueError(
+            f"batch has states up to {states.max()} and actions up to "
+            f"{actions.max()}, but log_policy has {S} states and {A} actions"
+        )
+    t = np.broadcast_to(np.arange(H), taken.shape)[taken]
+    for name, table in [("log_policy", log_pi), ("prior", log_prior)]:
+        impossible = np.exp(table[t, states, actions]) == 0
+        if impossible.any():
+            i = int(np.argmax(impossible))
+            raise ValueError(
+                f"batch takes action {actions[i]} in state {states[i]} at "
+                f"t={t[i]}, to which {name} gives probability 0; "
+                + (
+                    "the batch was not sampled by this policy"
+                    if name == "log_policy"
+                    else "the KL to the prior would be infinite"
+                )
+            )
+    largest = float(np.abs(batch.rewards).max())
+    if H * largest > alpha * _MAX_SCALED_RETURN or H * largest > 1e300:
+        raise ValueError(
+            f"alpha={alpha!r} is too small for rewards up to {largest:g} "
+            f"over {H} steps: returns / alpha exceed {_MAX_SCALED_RETURN:g} "
+            "and the step would overflow float64"
+        )
+
+
 def natural_gradient_step(
     log_policy: ArrayLike,
     batch: EpisodeBatch,
@@ -194,7 +365,8 @@ def natural_gradient_step(
     ----------
     log_policy : array_like, shape (H, S, A)
         log pi_t(a | s) of the policy that sampled ``batch`` (-inf where an
-        action is never taken).
+        action is never taken): each row's exponentials sum to one, and
+        every action of the batch has a positive probability.
     batch : EpisodeBatch
         Episodes sampled with that policy.
     alpha : float
@@ -202,12 +374,21 @@ def natural_gradient_step(
     step_size : float
         lambda in (0, 1]: the fraction of a soft-policy-iteration step.
     prior : array_like, shape (S, A) or (H, S, A), optional
-        The reference policy (uniform if omitted).
+        The reference policy (uniform if omitted); positive wherever the
+        batch acted, or the soft rewards would be infinite.
 
     Returns
     -------
     numpy.ndarray, shape (H, S, A)
         The new log-probabilities (each row normalised).
+
+    Raises
+    ------
+    ValueError
+        For a ``log_policy`` that is not normalised (probabilities or raw
+        logits), a batch that does not fit the table or took an action
+        the policy or the prior rules out, and an alpha so small that
+        returns / alpha pass 1e300.
 
     Examples
     --------
@@ -220,24 +401,10 @@ def natural_gradient_step(
     >>> np.exp(new[0, 0]).round(4)  # soft policy iteration: pi ~ e^(r)
     array([0.7311, 0.2689])
     """
-    log_pi = as_float_array(log_policy, "log_policy")
-    if log_pi.ndim != 3:
-        raise ValueError(
-            f"log_policy must have shape (H, S, A), got {log_pi.shape}"
-        )
-    if not isinstance(batch, EpisodeBatch):
-        raise TypeError(
-            f"batch must be an EpisodeBatch, got {type(batch).__name__}"
-        )
-    if batch.states.shape[1] != log_pi.shape[0]:
-        raise ValueError(
-            f"batch has episodes of {batch.states.shape[1]} steps, but "
-            f"log_policy has a horizon of {log_pi.shape[0]}"
-        )
-    alpha = positive_float(alpha, "alpha")
-    step = positive_float(step_size, "step_size", maximum=1.0)
+    log_pi, log_prior, alpha, step = _step_inputs(
+        log_policy, batch, alpha, step_size, prior
+    )
     H, S, A = log_pi.shape
-    log_prior = _log_prior(prior, log_pi.shape)
     # the (t, s, a) of every decision in the batch, flat
     taken = batch.decided
     t = np.broadcast_to(np.arange(H), taken.shape)[taken]
@@ -378,10 +545,9 @@ def train_tabular(
         log_pi = natural_gradient_step(
             log_pi, batch, alpha=alpha, step_size=step_size, prior=prior
         )
-        soft_return = soft_values(
-            np.exp(log_pi), mdp, alpha=alpha, prior=prior
-        ).soft_return
-        kl_history.append(optimum.log_partition - soft_return / alpha)
+        # trajectory_kl's KL, without recomputing log Z at every update
+        kl, _, _ = _kl_and_soft_return(np.exp(log_pi), mdp, alpha, prior)
+        kl_history.append(kl)
         env_steps.append(taken)
     return TabularTraining(
         np.exp(log_pi),

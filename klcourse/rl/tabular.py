@@ -40,6 +40,7 @@ from scipy.special import logsumexp
 
 from klcourse._validation import (
     as_float_array,
+    check_size,
     finite_array,
     positive_float,
     positive_int,
@@ -61,6 +62,11 @@ __all__ = [
 ]
 
 
+#: The largest |return| / alpha the exact recursions accept, so that sums and
+#: differences of such numbers stay inside float64 (whose largest is 1.8e308).
+_MAX_SCALED_RETURN = 1e300
+
+
 def _frozen(array: NDArray[Any]) -> NDArray[Any]:
     """A read-only copy, so that a frozen dataclass stays unchanged."""
     copy = np.array(array)
@@ -74,6 +80,9 @@ class TabularMDP:
 
     Every instance is checked when made (use :meth:`from_arrays` or
     :func:`tabular_mdp`); the arrays are stored as read-only float64 copies.
+    Numbers must be numbers (not text or booleans), a policy table of
+    H x S x A must fit in 1 GiB, and horizon x max ``|R|`` must stay below
+    1e300, so that every sum of rewards is a float64.
 
     Attributes
     ----------
@@ -104,17 +113,22 @@ class TabularMDP:
     horizon: int
 
     def __post_init__(self) -> None:
-        P = as_float_array(self.P, "P")
-        if P.ndim != 3 or P.shape[0] != P.shape[2]:
-            raise ValueError(f"P must have shape (S, A, S), got {P.shape}")
+        P = as_float_array(self.P, "P", allow_bool=False)
+        if P.ndim != 3 or P.shape[0] != P.shape[2] or 0 in P.shape:
+            raise ValueError(
+                "P must have shape (S, A, S) with at least one state and one "
+                f"action, got {P.shape}"
+            )
         n_states = P.shape[0]
         P = probability_array(P, "P", axis=2)
-        R = finite_array(self.R, "R")
+        R = finite_array(self.R, "R", allow_bool=False)
         if R.shape != P.shape[:2]:
             raise ValueError(
                 f"R must have shape {P.shape[:2]} to match P, got {R.shape}"
             )
-        initial = probability_array(self.initial, "initial", axis=-1)
+        initial = probability_array(
+            self.initial, "initial", axis=-1, allow_bool=False
+        )
         if initial.shape != (n_states,):
             raise ValueError(
                 f"initial must have shape ({n_states},), got {initial.shape}"
@@ -128,12 +142,25 @@ class TabularMDP:
             raise ValueError(
                 f"terminal must have shape ({n_states},), got {terminal.shape}"
             )
+        horizon = positive_int(self.horizon, "horizon")
+        check_size(  # a policy table of H x S x A
+            horizon * P.shape[0] * P.shape[1],
+            f"horizon={horizon:,} with {P.shape[0]} states and {P.shape[1]} "
+            "actions",
+        )
+        largest = float(np.abs(R).max())
+        if horizon * largest > _MAX_SCALED_RETURN:
+            raise ValueError(
+                f"R is too large: rewards up to {largest:g} over a horizon of "
+                f"{horizon} steps give returns beyond {_MAX_SCALED_RETURN:g}, "
+                "where float64 sums overflow; rescale the rewards"
+            )
         assign = object.__setattr__
         assign(self, "P", _frozen(P))
         assign(self, "R", _frozen(R))
         assign(self, "initial", _frozen(initial))
         assign(self, "terminal", _frozen(terminal))
-        assign(self, "horizon", positive_int(self.horizon, "horizon"))
+        assign(self, "horizon", horizon)
 
     @classmethod
     def from_arrays(
@@ -197,6 +224,13 @@ class TabularMDP:
         >>> lake.replace(horizon=8).horizon
         8
         """
+        fields = [field.name for field in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(
+                f"{unknown[0]} is not a field of TabularMDP; the fields are "
+                f"{', '.join(fields)}"
+            )
         return dataclasses.replace(self, **changes)
 
 
@@ -224,6 +258,10 @@ def tabular_mdp(env: Any, *, horizon: int) -> TabularMDP:
         )
     n_states = env.observation_space.n
     n_actions = env.action_space.n
+    check_size(  # its transition table
+        n_states * n_actions * n_states,
+        f"env, with {n_states} states and {n_actions} actions,",
+    )
     P = np.zeros((n_states, n_actions, n_states))
     R = np.zeros((n_states, n_actions))
     terminal = np.zeros(n_states, dtype=bool)
@@ -252,7 +290,27 @@ def _check_mdp(mdp: Any) -> TabularMDP:
 
 def _check_model(mdp: Any, alpha: Any) -> tuple[TabularMDP, float]:
     """The checks every exact computation starts with: a model and alpha > 0."""
-    return _check_mdp(mdp), positive_float(alpha, "alpha")
+    mdp = _check_mdp(mdp)
+    return mdp, _check_alpha(alpha, mdp)
+
+
+def _check_alpha(alpha: Any, mdp: TabularMDP) -> float:
+    """alpha > 0, and not so small that returns / alpha overflow float64.
+
+    Every exact quantity (log Z, log P(tau), the KL) is made of returns
+    divided by alpha; past ``_MAX_SCALED_RETURN`` their sums and
+    differences are no longer float64 numbers.
+    """
+    alpha = positive_float(alpha, "alpha")
+    live = ~mdp.terminal
+    largest = float(np.abs(mdp.R[live]).max()) if live.any() else 0.0
+    if mdp.horizon * largest > alpha * _MAX_SCALED_RETURN:
+        raise ValueError(
+            f"alpha={alpha!r} is too small for this model: rewards up to "
+            f"{largest:g} over {mdp.horizon} steps, divided by alpha, exceed "
+            f"{_MAX_SCALED_RETURN:g} and overflow float64"
+        )
+    return alpha
 
 
 def _table_shape(mdp: TabularMDP) -> tuple[int, int, int]:
@@ -265,7 +323,7 @@ def _time_table(
 ) -> NDArray[np.float64]:
     """An (S, A) or (H, S, A) = ``full`` table of action probabilities, as (H, S, A)."""
     shape = full[1:]
-    array = as_float_array(value, name)
+    array = as_float_array(value, name, allow_bool=False)
     if array.shape == shape:
         array = np.broadcast_to(array, full)
     if array.shape != full:
@@ -312,6 +370,79 @@ def _log_backward(
     return log_beta
 
 
+def _best_allowed(
+    Q: NDArray[np.float64], log_prior: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The largest Q over the actions the prior allows, shape (..., 1)."""
+    allowed = np.where(np.isneginf(log_prior), -np.inf, Q)
+    return allowed.max(axis=-1, keepdims=True)
+
+
+def _jensen_gap(
+    log_weights: NDArray[np.float64],
+    c: NDArray[np.float64],
+    K: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """log E[e^{c + K}] - E[c] along the last axis, never below E[K].
+
+    ``log_weights`` are log-probabilities (-inf where 0), ``c`` centred
+    values and ``K`` >= 0; by Jensen's inequality the result is at least
+    E[K], so rounding is not allowed to take it below.
+    """
+    weights = np.exp(log_weights)
+    # np.logaddexp.reduce is logsumexp as a ufunc: as exact here, and fast
+    # enough for train_tabular to score every update
+    log_mean = np.logaddexp.reduce(log_weights + c + K, axis=-1)
+    gap = log_mean - (weights * c).sum(-1)
+    return np.maximum(gap, (weights * K).sum(-1))
+
+
+def _kl_to_p(
+    pi: NDArray[np.float64],
+    Q: NDArray[np.float64],
+    V: NDArray[np.float64],
+    mdp: TabularMDP,
+    alpha: float,
+    log_prior: NDArray[np.float64],
+) -> float:
+    """KL(q_pi || P) from the soft values Q, V of pi, as a sum of terms >= 0.
+
+    K_t(s) = log beta_t(s) - V_t(s) / alpha is the KL between the rests of
+    q_pi and P from s at step t. With K_H = 0 (and 0 at terminal states),
+
+        G_t(s, a) = log E_{s'}[e^{c(s') + K_{t+1}(s')}] - E_{s'}[c(s')],
+        K_t(s) = KL(pi_t(.|s) || P_t(.|s)) + E_{a ~ pi_t}[G_t(s, a)],
+
+    where c = (V_{t+1} - E_{s'}[V_{t+1}]) / alpha and P's action
+    distribution is P_t(a|s) ~ pi_ref e^{Q_t(s, a) / alpha + G_t(s, a)};
+    the KL is the start's gap, log E[e^{c_0 + K_0}] - E[c_0]. Every term is a
+    KL between two distributions or a Jensen gap, computed from differences
+    of values, so, unlike log Z - J / alpha, nothing subtracts two numbers
+    of size 1 / alpha; a term that rounds below its lower bound (0 for a KL,
+    E[K] for a gap) is set to that bound.
+    """
+    live = ~mdp.terminal
+    log_P = _log(mdp.P[live])  # (live S, A, S)
+    log_pi = _log(pi)
+    K = np.zeros(mdp.n_states)
+    for t in reversed(range(mdp.horizon)):
+        expected = mdp.P[live] @ V[t + 1]  # (live S, A)
+        c = (V[t + 1] - expected[..., None]) / alpha
+        G = _jensen_gap(log_P, c, np.broadcast_to(K, c.shape))
+        best = _best_allowed(Q[t, live], log_prior[t, live])
+        logits = log_prior[t, live] + (Q[t, live] - best) / alpha + G
+        log_p_act = logits - np.logaddexp.reduce(logits, axis=1)[:, None]
+        acting = pi[t, live] > 0  # elsewhere the term is 0 (0 log 0 = 0)
+        step = np.zeros_like(log_p_act)
+        step[acting] = pi[t, live][acting] * (
+            log_pi[t, live][acting] - log_p_act[acting]
+        )
+        K = np.zeros(mdp.n_states)
+        K[live] = np.maximum(step.sum(1), 0.0) + (pi[t, live] * G).sum(1)
+    c0 = (V[0] - mdp.initial @ V[0]) / alpha
+    return float(_jensen_gap(_log(mdp.initial), c0, K))
+
+
 @dataclass(frozen=True, eq=False)
 class SoftOptimum:
     """The result of :func:`soft_value_iteration`.
@@ -330,7 +461,9 @@ class SoftOptimum:
     min_kl : float
         The smallest reverse KL any policy reaches,
         log Z - E_{s_0}[V*_0(s_0)] / alpha (>= 0; zero when the environment's
-        chance choices never change log beta).
+        chance choices never change log beta), computed as a sum of
+        non-negative Jensen gaps so that it keeps its digits for small
+        alpha.
     log_beta : numpy.ndarray, shape (H + 1, S)
         log beta_t(s), the log-partition function of P's remaining steps
         from s at step t (0 at t = H and at terminal states);
@@ -410,12 +543,15 @@ def soft_value_iteration(
     policy = np.exp(log_prior)  # terminal states keep the prior
     for t in reversed(range(H)):
         Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
-        logits = log_prior[t, live] + Q[t, live] / alpha
-        V[t, live] = alpha * logsumexp(logits, axis=1)
-        policy[t, live] = np.exp(logits - V[t, live, None] / alpha)
+        # shifted by the best allowed Q, so that Q / alpha keeps its digits
+        best = _best_allowed(Q[t, live], log_prior[t, live])
+        logits = log_prior[t, live] + (Q[t, live] - best) / alpha
+        log_normaliser = logsumexp(logits, axis=1)
+        V[t, live] = best[:, 0] + alpha * log_normaliser
+        policy[t, live] = np.exp(logits - log_normaliser[:, None])
     log_beta = _log_backward(mdp, alpha, log_prior)
     log_partition = float(logsumexp(log_beta[0], b=mdp.initial))
-    min_kl = log_partition - float(mdp.initial @ V[0]) / alpha
+    min_kl = _kl_to_p(policy, Q, V, mdp, alpha, log_prior)
     return SoftOptimum(policy, V, Q, log_partition, min_kl, log_beta)
 
 
@@ -534,7 +670,10 @@ class TrajectoryKL:
         J_alpha(pi) = E[sum_t r - alpha log(pi / pi_ref)], in reward units.
     log_partition : float
         log Z; the identity ``kl == log_partition - soft_return / alpha``
-        holds.
+        holds to rounding. ``kl`` itself is computed as a sum of
+        non-negative terms, a KL and a Jensen gap per step, so that it is
+        never negative and keeps its digits where the difference of log Z
+        and J / alpha (each of size 1 / alpha) would lose them.
 
     Examples
     --------
@@ -560,7 +699,14 @@ def trajectory_kl(
     """Exact reverse KL from a tabular policy's trajectories to the optimal ones.
 
     Evaluates the soft return J_alpha(pi) exactly (:func:`soft_values`) and
-    log Z by the backward recursion of P(tau); then KL = log Z - J/alpha.
+    log Z by the backward recursion of P(tau); KL = log Z - J/alpha. The KL
+    itself is summed from non-negative terms (a KL between action
+    distributions and a Jensen gap over next states, per step), so that it
+    is never negative and, for small alpha, does not lose its digits in the
+    difference of two numbers of size 1/alpha. Its error is then that of
+    the values it divides by alpha: about machine epsilon times
+    H max ``|r|`` / alpha. An alpha so small that returns / alpha would pass
+    1e300 is refused.
 
     Parameters
     ----------
@@ -588,13 +734,20 @@ def trajectory_kl(
     True
     """
     mdp, alpha = _check_model(mdp, alpha)
-    pi, log_ratio, log_prior = _policy_and_prior(policy, mdp, prior)
-    soft_return = _evaluate(pi, log_ratio, mdp, alpha).soft_return
+    kl, soft_return, log_prior = _kl_and_soft_return(policy, mdp, alpha, prior)
     log_beta = _log_backward(mdp, alpha, log_prior)
     log_partition = float(logsumexp(log_beta[0], b=mdp.initial))
-    return TrajectoryKL(
-        log_partition - soft_return / alpha, soft_return, log_partition
-    )
+    return TrajectoryKL(kl, soft_return, log_partition)
+
+
+def _kl_and_soft_return(
+    policy: ArrayLike, mdp: TabularMDP, alpha: float, prior: ArrayLike | None
+) -> tuple[float, float, NDArray[np.float64]]:
+    """KL(q_pi || P), J_alpha(pi) and log pi_ref, without log Z's recursion."""
+    pi, log_ratio, log_prior = _policy_and_prior(policy, mdp, prior)
+    values = _evaluate(pi, log_ratio, mdp, alpha)
+    kl = _kl_to_p(pi, values.Q, values.V, mdp, alpha, log_prior)
+    return kl, values.soft_return, log_prior
 
 
 def state_distribution(
@@ -723,7 +876,7 @@ class Trajectories:
         >>> np.exp(paths.log_p(alpha=1.0)).round(4).tolist()
         [0.534, 0.1965, 0.1965, 0.0723]
         """
-        alpha = positive_float(alpha, "alpha")
+        alpha = _check_alpha(alpha, self.mdp)
         weights = (
             self.log_dynamics
             + self._sum_decisions(_log_prior(prior, _table_shape(self.mdp)))
@@ -736,6 +889,42 @@ class Trajectories:
         t = np.arange(self.actions.shape[1])
         picked = table[t, self.states[:, :-1], np.maximum(self.actions, 0)]
         return np.where(self.decided, picked, 0.0).sum(axis=1)
+
+
+def _count_trajectories(mdp: TabularMDP) -> float:
+    """The number of trajectories of positive probability, by dynamic programming.
+
+    ``counts[s]`` is the number of partial trajectories now in s; a float,
+    so that an astronomically large count is a number (or inf), not an
+    overflowing integer.
+    """
+    branches = (mdp.P > 0).sum(axis=1).astype(np.float64)  # (S, S): #actions
+    counts = (mdp.initial > 0).astype(np.float64)
+    live = ~mdp.terminal
+    with np.errstate(over="ignore"):
+        for _ in range(mdp.horizon):
+            counts = np.where(live, counts, 0.0) @ branches + np.where(
+                live, 0.0, counts
+            )
+    return float(counts.sum())
+
+
+def _check_listing(mdp: TabularMDP, limit: int) -> None:
+    """Refuse a listing longer than ``limit`` or larger than memory allows."""
+    total = _count_trajectories(mdp)
+    if total > limit:
+        raise ValueError(
+            f"max_trajectories is {limit:,}, but this model has {total:.4g} "
+            f"trajectories over its horizon of {mdp.horizon}: shorten the "
+            "horizon or raise max_trajectories"
+        )
+    # per trajectory: states, actions, a flag per step and two totals, kept
+    # about three times over while listing, or a row of possible moves
+    per_row = max(3 * (2 * mdp.horizon + 3), mdp.n_actions * mdp.n_states)
+    check_size(
+        int(total) * per_row,
+        f"horizon={mdp.horizon}, listing {int(total):,} trajectories,",
+    )
 
 
 def enumerate_trajectories(
@@ -768,6 +957,8 @@ def enumerate_trajectories(
     """
     mdp = _check_mdp(mdp)
     limit = positive_int(max_trajectories, "max_trajectories")
+    _check_listing(mdp, limit)
+    possible = mdp.P > 0
     start = np.flatnonzero(mdp.initial > 0)
     states = start[:, None]
     actions = np.zeros((len(start), 0), dtype=np.int64)
@@ -777,13 +968,8 @@ def enumerate_trajectories(
         s = states[:, -1]
         on = ~mdp.terminal[s]
         # every (trajectory, action, next state) of positive probability
-        n, a, s2 = np.nonzero(on[:, None, None] & (mdp.P[s] > 0))
+        n, a, s2 = np.nonzero(on[:, None, None] & possible[s])
         ended = np.flatnonzero(~on)
-        if len(n) + len(ended) > limit:
-            raise ValueError(
-                f"max_trajectories is {limit}, but this model has more "
-                "trajectories than that: shorten the horizon or raise it"
-            )
         states = np.concatenate(
             [
                 np.column_stack([states[n], s2]),
