@@ -508,7 +508,8 @@ def test_the_chapters_saved_agent_still_loads() -> None:
         ROOT / "benchmarks" / "results" / "cartpole_agent.pt"
     )
     assert agent.config.hidden == (64,) and agent.config.alpha == 0.01
-    assert agent.config.gamma == 0.99 and agent.config.batch_steps == 1_000
+    assert agent.config.gamma == 0.99 and agent.config.batch_steps == 500
+    assert agent.config.lr == 0.02  # the settings of rl_cartpole.py
     assert agent.env_id == "CartPole-v1" and agent.env_steps >= 100_000
     assert agent.evaluate(2, seed=0).min() == 500  # the chapter's claim
 

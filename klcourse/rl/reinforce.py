@@ -856,8 +856,11 @@ class MaxEntReinforce:
 
         Episode k is reset with the k-th seed drawn from ``rng``; actions are
         sampled with ``generator`` (or are the mode, with ``deterministic``).
-        An environment whose episode ends starts the next while any remain.
-        Returns the episodes in the order they started.
+        An environment whose episode ends starts the next while any remain,
+        and then waits. (``gymnasium.vector`` steps all its environments
+        together and cannot leave one idle, so they are stepped one by one
+        here, with one forward pass of the policy for all of them.) Returns
+        the episodes in the order they started.
         """
         episodes: list[Episode] = []
         running: dict[int, Episode] = {}  # environment index -> its episode

@@ -51,6 +51,11 @@ class TimeIndexed(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, *, horizon: int) -> None:
         horizon = positive_int(horizon, "horizon")
+        if not isinstance(env, gym.Env):
+            raise TypeError(
+                "env must be a gymnasium.Env (e.g. gymnasium.make(...)), "
+                f"got {type(env).__name__}"
+            )
         if not isinstance(env.observation_space, gym.spaces.Discrete):
             raise TypeError(
                 "env must have a Discrete observation space, "
@@ -122,6 +127,12 @@ def policy_table(
     """
     horizon = positive_int(horizon, "horizon")
     n_states = positive_int(n_states, "n_states")
+    from klcourse.rl.reinforce import MaxEntReinforce  # reinforce imports us
+
+    if not isinstance(agent, MaxEntReinforce):
+        raise TypeError(
+            f"agent must be a MaxEntReinforce, got {type(agent).__name__}"
+        )
     if not isinstance(agent.action_space, gym.spaces.Discrete):
         raise TypeError(
             "agent must have Discrete actions for a table of probabilities, "

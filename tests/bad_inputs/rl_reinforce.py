@@ -600,6 +600,26 @@ CASES = [
         raises(TypeError, "env"),
     ),
     Case(
+        "rl.TimeIndexed",
+        "an environment id instead of an environment",
+        lambda: TimeIndexed("FrozenLake-v1", horizon=3),
+        raises(TypeError, "env", "gymnasium.Env"),
+    ),
+    Case(
+        "rl.policy_table",
+        "no agent",
+        lambda: policy_table(None, horizon=3, n_states=4),
+        raises(TypeError, "agent", "MaxEntReinforce"),
+    ),
+    Case(
+        "rl.policy_table",
+        "an environment instead of an agent",
+        lambda: policy_table(
+            gym.make("FrozenLake-v1"), horizon=1, n_states=16
+        ),
+        raises(TypeError, "agent", "MaxEntReinforce"),
+    ),
+    Case(
         "rl.policy_table",
         "zero horizon",
         lambda: policy_table(lake(), horizon=0, n_states=16),
