@@ -352,3 +352,31 @@ def scalar_result(
 ) -> NDArray[np.float64] | np.float64:
     """Return a 0-d result as a NumPy scalar, anything else unchanged."""
     return array[()] if array.ndim == 0 else array
+
+
+#: The two directions of a KL fit: KL(P || Q) and KL(Q || P).
+DIRECTIONS = ("forward", "reverse")
+
+
+def cholesky_factor(cov: ArrayLike, name: str, d: int) -> NDArray[np.float64]:
+    """Lower Cholesky factors of ``cov``, or a ValueError naming it."""
+    matrix = finite_array(cov, name, allow_bool=False)
+    if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
+        raise ValueError(
+            f"{name} must have shape (..., d, d), got {matrix.shape}"
+        )
+    if matrix.shape[-1] != d:
+        raise ValueError(
+            f"{name} is {matrix.shape[-1]}x{matrix.shape[-1]} but the means have dimension {d}"
+        )
+    scale = np.abs(matrix).max(axis=(-2, -1), keepdims=True)
+    if not np.all(
+        np.abs(matrix - np.swapaxes(matrix, -1, -2)) <= 1e-10 * scale
+    ):
+        raise ValueError(f"{name} must be symmetric")
+    try:
+        return np.linalg.cholesky(matrix).astype(np.float64, copy=False)
+    except np.linalg.LinAlgError as error:
+        raise ValueError(
+            f"{name} must be positive definite (its Cholesky factorisation failed)"
+        ) from error

@@ -39,6 +39,7 @@ from torch import nn
 from klcourse._random import Seed, torch_generator
 from klcourse._threads import limited_threads
 from klcourse._validation import (
+    DIRECTIONS,
     as_float_array,
     check_choice,
     finite_array,
@@ -68,7 +69,6 @@ __all__ = [
 ]
 
 KL_PLACES = ("reward", "loss")
-DIRECTIONS = ("forward", "reverse")
 
 #: The most entries (tokens or numbers) in one table this module builds:
 #: 2**24, 128 MiB of int64. The sequence models enumerate all ``V**T``

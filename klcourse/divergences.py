@@ -28,6 +28,7 @@ from klcourse._threads import limited_threads
 from klcourse._validation import (
     broadcast_pair,
     check_size,
+    cholesky_factor,
     finite_array,
     log_base,
     positive_array,
@@ -289,8 +290,8 @@ def kl_mvn(
         raise ValueError(
             f"mean_p has dimension {d} but mean_q has dimension {mq.shape[-1]}"
         )
-    chol_p = _cholesky(cov_p, "cov_p", d)
-    chol_q = _cholesky(cov_q, "cov_q", d)
+    chol_p = cholesky_factor(cov_p, "cov_p", d)
+    chol_q = cholesky_factor(cov_q, "cov_q", d)
     try:
         shape = np.broadcast_shapes(
             mp.shape[:-1], mq.shape[:-1], chol_p.shape[:-2], chol_q.shape[:-2]
@@ -332,30 +333,6 @@ def kl_mvn(
         + 0.5 * (e**2).sum(axis=(-2, -1))
         + 0.5 * (z**2).sum(-1)
     )
-
-
-def _cholesky(cov: ArrayLike, name: str, d: int) -> NDArray[np.float64]:
-    """Lower Cholesky factors of ``cov``, or a ValueError naming it."""
-    matrix = finite_array(cov, name, allow_bool=False)
-    if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
-        raise ValueError(
-            f"{name} must have shape (..., d, d), got {matrix.shape}"
-        )
-    if matrix.shape[-1] != d:
-        raise ValueError(
-            f"{name} is {matrix.shape[-1]}x{matrix.shape[-1]} but the means have dimension {d}"
-        )
-    scale = np.abs(matrix).max(axis=(-2, -1), keepdims=True)
-    if not np.all(
-        np.abs(matrix - np.swapaxes(matrix, -1, -2)) <= 1e-10 * scale
-    ):
-        raise ValueError(f"{name} must be symmetric")
-    try:
-        return np.linalg.cholesky(matrix).astype(np.float64, copy=False)
-    except np.linalg.LinAlgError as error:
-        raise ValueError(
-            f"{name} must be positive definite (its Cholesky factorisation failed)"
-        ) from error
 
 
 @limited_threads

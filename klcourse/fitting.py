@@ -29,6 +29,7 @@ from klcourse._distributions import as_distribution
 from klcourse._random import Seed, seeded, torch_generator
 from klcourse._threads import limited_threads
 from klcourse._validation import (
+    DIRECTIONS,
     check_bool,
     check_choice,
     check_size,
@@ -55,8 +56,6 @@ D = torch.distributions
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
 Target = D.Distribution | LogDensity | ArrayLike
 """A univariate torch distribution, a log-density known up to a constant, or samples."""
-
-DIRECTIONS = ("forward", "reverse")
 
 
 class _MuSigma(NamedTuple):

@@ -36,13 +36,14 @@ from klcourse._progress import show_progress
 from klcourse._random import Seed, make_rng, seeded, torch_generator
 from klcourse._threads import limited_threads
 from klcourse._validation import (
+    DIRECTIONS,
     check_choice,
     check_size,
+    cholesky_factor,
     finite_array,
     positive_float,
     positive_int,
 )
-from klcourse.divergences import _cholesky
 from klcourse.fitting import GaussianParams
 from klcourse.supervised import NotFittedError
 
@@ -57,7 +58,6 @@ __all__ = [
 
 D = torch.distributions
 LOG_2PI = math.log(2 * math.pi)
-DIRECTIONS = ("reverse", "forward")
 #: Rows times samples evaluated at once by the importance-weighted bound.
 _CHUNK = 2**16
 #: Standard deviations whose squares and inverse squares are normal float64.
@@ -283,7 +283,9 @@ def _gaussian(
             f"cov must have shape ({mu.size}, {mu.size}) to match mean, got "
             f"{sigma.shape}"
         )
-    _cholesky(sigma, "cov", mu.size)  # symmetric positive definite, or why not
+    cholesky_factor(
+        sigma, "cov", mu.size
+    )  # symmetric positive definite, or why not
     smallest, biggest = np.linalg.eigvalsh(sigma)[[0, -1]]
     if not smallest > biggest / _MAX_CONDITION:
         raise ValueError(
