@@ -33,6 +33,7 @@ from klcourse.rl import MaxEntReinforce
 
 ALPHAS, SEEDS, STEPS = (0.01, 1.0, 2.0, 5.0, 7.0, 10.0), range(5), 100_000
 SAVED = (0.01, 0)  # (alpha, seed) of the agent the chapter shows
+SKIPPED = ("update", "wall_time")  # history columns the CSV leaves out
 
 
 def main() -> None:
@@ -49,24 +50,23 @@ def main() -> None:
         for seed in SEEDS:
             run_start = time.perf_counter()
             config = dataclasses.replace(CONFIG, alpha=alpha)
-            agent = MaxEntReinforce("CartPole-v1", config=config, seed=seed)
+            agent = MaxEntReinforce(
+                "CartPole-v1", **dataclasses.asdict(config), seed=seed
+            )
             history = agent.train(STEPS, progress=False)
+            columns = [k for k in history if k not in SKIPPED]
             rows += [
                 {
                     "alpha": alpha,
                     "seed": seed,
-                    **{
-                        k: round(v, 4)
-                        for k, v in h.items()
-                        if k != "wall_time"
-                    },
+                    **{k: round(float(history[k][i]), 4) for k in columns},
                 }
-                for h in history
+                for i in range(history.n_rows)
             ]
             print(
                 f"alpha={alpha} seed={seed}: final mean return "
-                f"{history[-1]['mean_return']:.1f}, entropy "
-                f"{history[-1]['entropy']:.3f} "
+                f"{history['mean_return'][-1]:.1f}, entropy "
+                f"{history['entropy'][-1]:.3f} "
                 f"({time.perf_counter() - run_start:.0f} s)",
                 flush=True,
             )

@@ -87,7 +87,7 @@ def run(seed: int, config: ReinforceConfig = CONFIG) -> dict[str, Any]:
     log: list[Any] = []
     agent = MaxEntReinforce(
         lambda: SeedLog(gym.make("CartPole-v1"), log),
-        config=config,
+        **dataclasses.asdict(config),
         seed=seed,
     )
     train_seconds = eval_seconds = 0.0
@@ -111,7 +111,7 @@ def run(seed: int, config: ReinforceConfig = CONFIG) -> dict[str, Any]:
         "seed": seed,
         "solved": solved,
         "env_steps": agent.env_steps,
-        "updates": len(agent.history),
+        "updates": agent.updates,
         "screen_return": screen,
         "confirm_return": confirm,
         "screens_passed": screens_passed,

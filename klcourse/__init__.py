@@ -16,28 +16,18 @@ The functions here are the ones the chapters call; every result is in nats unles
 klcourse trains and predicts with torch on one thread (its models are tiny, and extra
 threads make them many times slower beside any other busy process);
 :func:`set_torch_threads` changes that.
+
+``import klcourse`` loads NumPy and SciPy only. The names that need torch
+(and the submodules) load when first used, as SciPy's do, so a reader who
+only wants a divergence never waits for torch.
 """
 
+from importlib import import_module as _import_module
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING
 
+from klcourse._history import History
 from klcourse._threads import set_torch_threads
-from klcourse.alignment import (
-    DistillResult,
-    FactorizedLM,
-    FineTuneResult,
-    PreferencePairs,
-    TabularLM,
-    all_sequences,
-    distill,
-    dpo_loss,
-    fine_tune,
-    kl_penalty,
-    kl_regularized_objective,
-    kl_regularized_policy,
-    kl_regularized_value,
-    preference_pairs,
-    train_dpo,
-)
 from klcourse.divergences import (
     cross_entropy,
     entropy,
@@ -47,34 +37,118 @@ from klcourse.divergences import (
     kl_quadrature,
 )
 from klcourse.estimators import MonteCarloResult, kl_knn, kl_monte_carlo
-from klcourse.fitting import (
-    GaussianFit,
-    GaussianParams,
-    alpha_divergence,
-    bimodal,
-    fit_gaussian,
-    fit_gaussian_alpha,
-    forward_kl_optimum,
-    kl_landscape,
-    reverse_kl_optimum,
+from klcourse.exceptions import NotFittedError
+
+#: Names loaded on first use, by the module that defines them: each of these
+#: modules imports torch, which takes longer to load than NumPy and SciPy
+#: together.
+_LAZY = {
+    "klcourse.alignment": (
+        "DistillResult",
+        "FactorizedLM",
+        "FineTuneResult",
+        "PreferencePairs",
+        "TabularLM",
+        "all_sequences",
+        "distill",
+        "dpo_loss",
+        "fine_tune",
+        "ipo_loss",
+        "kl_penalty",
+        "kl_regularized_objective",
+        "kl_regularized_policy",
+        "kl_regularized_value",
+        "preference_pairs",
+        "train_dpo",
+    ),
+    "klcourse.fitting": (
+        "GaussianFit",
+        "GaussianParams",
+        "alpha_divergence",
+        "bimodal",
+        "fit_gaussian",
+        "fit_gaussian_alpha",
+        "forward_kl_optimum",
+        "kl_landscape",
+        "reverse_kl_optimum",
+    ),
+    "klcourse.supervised": (
+        "ClassificationData",
+        "Classifier",
+        "RegressionData",
+        "Regressor",
+        "make_classification_task",
+        "make_regression_task",
+    ),
+    "klcourse.variational": (
+        "VAE",
+        "CAVIResult",
+        "ConjugateNormal",
+        "VIBClassifier",
+        "cavi_gaussian",
+        "mean_field_gaussian",
+    ),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+#: Submodules reachable as attributes (``klcourse.rl``) without an import.
+_SUBMODULES = (
+    "alignment",
+    "divergences",
+    "estimators",
+    "fitting",
+    "plotting",
+    "rl",
+    "supervised",
+    "variational",
 )
-from klcourse.supervised import (
-    ClassificationData,
-    Classifier,
-    NotFittedError,
-    RegressionData,
-    Regressor,
-    make_classification_task,
-    make_regression_task,
-)
-from klcourse.variational import (
-    VAE,
-    CAVIResult,
-    ConjugateNormal,
-    VIBClassifier,
-    cavi_gaussian,
-    mean_field_gaussian,
-)
+
+if TYPE_CHECKING:  # what type checkers and editors see: every name, eagerly
+    from klcourse.alignment import (
+        DistillResult,
+        FactorizedLM,
+        FineTuneResult,
+        PreferencePairs,
+        TabularLM,
+        all_sequences,
+        distill,
+        dpo_loss,
+        fine_tune,
+        ipo_loss,
+        kl_penalty,
+        kl_regularized_objective,
+        kl_regularized_policy,
+        kl_regularized_value,
+        preference_pairs,
+        train_dpo,
+    )
+    from klcourse.fitting import (
+        GaussianFit,
+        GaussianParams,
+        alpha_divergence,
+        bimodal,
+        fit_gaussian,
+        fit_gaussian_alpha,
+        forward_kl_optimum,
+        kl_landscape,
+        reverse_kl_optimum,
+    )
+    from klcourse.supervised import (
+        ClassificationData,
+        Classifier,
+        RegressionData,
+        Regressor,
+        make_classification_task,
+        make_regression_task,
+    )
+    from klcourse.variational import (
+        VAE,
+        CAVIResult,
+        ConjugateNormal,
+        VIBClassifier,
+        cavi_gaussian,
+        mean_field_gaussian,
+    )
 
 __all__ = [
     "VAE",
@@ -87,6 +161,7 @@ __all__ = [
     "FineTuneResult",
     "GaussianFit",
     "GaussianParams",
+    "History",
     "MonteCarloResult",
     "NotFittedError",
     "PreferencePairs",
@@ -106,6 +181,7 @@ __all__ = [
     "fit_gaussian",
     "fit_gaussian_alpha",
     "forward_kl_optimum",
+    "ipo_loss",
     "kl_divergence",
     "kl_gaussian",
     "kl_knn",
@@ -125,6 +201,22 @@ __all__ = [
     "set_torch_threads",
     "train_dpo",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Load a torch-backed name or a submodule on first use (PEP 562)."""
+    if name in _HOME:
+        value = getattr(_import_module(_HOME[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name in _SUBMODULES:
+        return _import_module(f"klcourse.{name}")
+    raise AttributeError(f"module 'klcourse' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+
 
 try:
     __version__ = _metadata.version("klcourse")

@@ -4,24 +4,41 @@
 ``scipy.stats`` distribution in :class:`Distribution`, which offers exactly what the
 numerical code needs: float64 log-densities of NumPy points, seeded sampling, and a
 rough location and scale.
+
+Torch is not imported here: a caller who holds a torch distribution has
+imported torch already, so a scipy distribution is handled without it.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import scipy.stats
-import torch
 from numpy.typing import NDArray
 
 from klcourse._random import seeded
 
-DistributionLike = torch.distributions.Distribution | Any
+if TYPE_CHECKING:
+    import torch
+
+DistributionLike: TypeAlias = Any
 """A ``torch.distributions.Distribution`` or a frozen ``scipy.stats`` distribution."""
+
+
+def is_torch_distribution(dist: object) -> bool:
+    """True for a ``torch.distributions.Distribution``, without importing torch.
+
+    Nothing can be one unless ``torch.distributions`` is loaded.
+    """
+    distributions = sys.modules.get("torch.distributions")
+    return distributions is not None and isinstance(
+        dist, distributions.Distribution
+    )
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,8 @@ def as_distribution(
     (a torch batch shape, or a scipy distribution with array parameters) is a
     ``ValueError``: every caller wants one distribution.
     """
-    if isinstance(dist, torch.distributions.Distribution):
-        if dist.batch_shape != torch.Size() and not univariate:
+    if is_torch_distribution(dist):
+        if dist.batch_shape and not univariate:
             raise ValueError(
                 f"{name} is a batch of distributions (batch_shape="
                 f"{tuple(dist.batch_shape)}); klcourse compares two single "
@@ -109,6 +126,8 @@ def _from_torch(
     continuous: bool,
     univariate: bool,
 ) -> Distribution:
+    import torch
+
     if univariate and (
         dist.event_shape != torch.Size() or dist.batch_shape != torch.Size()
     ):

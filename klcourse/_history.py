@@ -135,3 +135,7 @@ class History(dict[str, NDArray[Any]]):
 
 def _rebuild(columns: dict[str, NDArray[Any]], x: str) -> History:
     return History(columns, x=x)
+
+
+# Documented (and cross-referenced by type hints) as klcourse.History.
+History.__module__ = "klcourse"

@@ -7,7 +7,8 @@ caller can thread one generator through several calls). From it,
 ``torch.Generator``. Torch code that cannot take a generator (a module's
 weight initialisation, ``Distribution.sample``) runs inside :func:`seeded`,
 which forks torch's global generator and restores it afterwards. Nothing here
-reads or changes NumPy's or torch's global random state.
+reads or changes NumPy's or torch's global random state, and only the two
+torch helpers import torch.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 #: What a ``seed`` argument accepts.
 Seed = int | np.random.Generator | None
@@ -60,6 +64,8 @@ def derive_seed(rng: np.random.Generator) -> int:
 
 def torch_generator(seed: Seed, name: str = "seed") -> torch.Generator:
     """A CPU ``torch.Generator`` seeded from ``seed`` (see :func:`make_rng`)."""
+    import torch
+
     return torch.Generator().manual_seed(derive_seed(make_rng(seed, name)))
 
 
@@ -70,6 +76,8 @@ def seeded(generator: torch.Generator | np.random.Generator) -> Iterator[None]:
     Torch's global CPU generator is forked on entry and restored on exit, so
     the caller's random state is unchanged; ``generator`` advances by one draw.
     """
+    import torch
+
     if isinstance(generator, torch.Generator):
         value = int(torch.randint(_SEED_BOUND, (1,), generator=generator))
     else:

@@ -6,17 +6,20 @@ alone and cost a great deal beside any other busy process (a fit measured 11 to
 own torch work on one thread by default, restores the caller's setting
 afterwards, and never changes it at import. :func:`set_torch_threads` chooses
 otherwise.
+
+Nothing here imports torch: a call that starts before anything has imported
+torch does no torch work (klcourse's torch-backed modules import torch when
+they load), so there is no thread count to set.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
-
-import torch
 
 from klcourse._validation import positive_int
 
@@ -64,17 +67,24 @@ def set_torch_threads(n: int | None) -> int | None:
 def torch_threads() -> Iterator[None]:
     """Run a block with klcourse's thread setting, restoring torch's afterwards.
 
+    Without torch loaded it does nothing (and does not load torch).
+
     Examples
     --------
+    >>> import torch
     >>> before = torch.get_num_threads()
     >>> with torch_threads():
     ...     inside = torch.get_num_threads()
     >>> inside, torch.get_num_threads() == before
     (1, True)
     """
+    torch = sys.modules.get("torch")
     wanted = _threads
+    if torch is None or wanted is None:
+        yield
+        return
     before = torch.get_num_threads()
-    if wanted is None or wanted == before:
+    if wanted == before:
         yield
         return
     torch.set_num_threads(wanted)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,6 +75,16 @@ def as_float_array(
                 f" of dtype {raw.dtype} ({error})"
             ) from error
     return raw.astype(np.float64, copy=False)
+
+
+def is_torch_tensor(value: object) -> bool:
+    """True for a ``torch.Tensor``, without importing torch.
+
+    A caller who holds a tensor has imported torch; while torch is not
+    loaded, nothing is a tensor.
+    """
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def detached(value: Any) -> Any:

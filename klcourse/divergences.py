@@ -4,7 +4,9 @@ Chapter 1 of the course defines these quantities and chapter 2 probes their
 properties; every function here is the one those chapters call.
 
 All results are in nats (natural logarithms) unless ``base=2`` asks for bits, and
-all arithmetic is in float64.
+all arithmetic is in float64. The discrete and Gaussian functions need NumPy
+and SciPy only; torch is imported by :func:`kl_gauss_hermite` alone, and is
+needed by :func:`kl_quadrature` only for torch distributions.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.integrate
-import torch
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import entr, rel_entr, xlogy
 
@@ -39,6 +41,9 @@ from klcourse._validation import (
     scalar_result,
 )
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
     "cross_entropy",
     "entropy",
@@ -47,6 +52,7 @@ __all__ = [
     "kl_gaussian",
     "kl_mvn",
     "kl_quadrature",
+    "x_minus_log1p",
 ]
 
 Float = NDArray[np.float64] | np.float64
@@ -156,7 +162,6 @@ def cross_entropy(
     return scalar_result(-xlogy(p_arr, q_arr).sum(axis=axis) / log_base(base))
 
 
-@limited_threads
 def kl_gaussian(
     mean_p: ArrayLike, std_p: ArrayLike, mean_q: ArrayLike, std_q: ArrayLike
 ) -> Float:
@@ -208,30 +213,53 @@ def kl_gaussian(
         message = f"the arguments do not broadcast: {shapes}"
         raise ValueError(message) from error
     check_size(math.prod(shape), "mean_p, std_p, mean_q and std_q (broadcast)")
-    # torch's vectorised, multi-threaded float64 kernels; no copies are made.
-    mp, sp, mq, sq = (torch.from_numpy(a) for a in arrays)
+    mp, sp, mq, sq = arrays
     x = (sp - sq) / sq  # sigma_p / sigma_q - 1, without rounding the ratio
     z = (mp - mq) / sq
-    kl = _x_minus_log1p(x, sp.log() - sq.log()) + 0.5 * (x * x + z * z)
-    return scalar_result(kl.numpy())
+    kl = x_minus_log1p(x, np.log(sp) - np.log(sq)) + 0.5 * (x * x + z * z)
+    return scalar_result(kl)
 
 
-def _x_minus_log1p(x: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:
-    """``x - log(1 + x)`` for ``x = a/b - 1 > -1``, with ``log(a) - log(b)``.
+def x_minus_log1p(x: ArrayLike, log_ratio: ArrayLike) -> NDArray[np.float64]:
+    """``x - log(1 + x)`` for ``x = a/b - 1``, to full relative precision.
 
-    The direct difference cancels as ``x -> 0`` (relative error about
-    ``2 eps / |x|``); there the series ``x^2/2 - x^3/3 + ... + x^10/10`` is
-    used instead, whose truncation error is below ``|x|^11 / 11``. For
+    The term is never negative, and zero only at ``x = 0``. Computed
+    directly it cancels as ``x -> 0`` (relative error about ``2 eps/|x|``),
+    so for ``|x| < 1e-2`` the series ``x^2/2 - x^3/3 + ... + x^10/10`` is
+    summed instead (truncation error below ``|x|^11 / 11``). For
     ``x <= -1/2`` the stored ``x`` fixes ``1 + x = a/b`` only to its own
     absolute precision (``a/b = 1e-17`` would round to 0), so there the
-    logarithm is ``log_ratio``.
+    logarithm is taken from ``log_ratio = log(a) - log(b)``.
+
+    Parameters
+    ----------
+    x : array_like
+        ``a/b - 1``, best computed as ``(a - b) / b``; every ``x > -1``.
+    log_ratio : array_like
+        ``log(a) - log(b)``; broadcasts against ``x``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x - log(1 + x)``, with the broadcast shape.
+
+    Examples
+    --------
+    >>> x = np.array([1e-8, 1.0])
+    >>> np.round(x_minus_log1p(x, np.log1p(x)) / [x[0] ** 2 / 2, 1], 6)
+    array([1.      , 0.306853])
     """
-    log1p = torch.where(x > -0.5, torch.log1p(x), log_ratio)
-    out = x - log1p
-    small = x.abs() < 1e-2
+    x, log_ratio = np.broadcast_arrays(
+        np.asarray(x, dtype=np.float64),
+        np.asarray(log_ratio, dtype=np.float64),
+    )
+    # log(1 + x) from x, except where 1 + x keeps too few digits
+    log1p = np.where(x > -0.5, np.log1p(np.maximum(x, -0.5)), log_ratio)
+    out = np.asarray(x - log1p)
+    small = np.abs(x) < 1e-2
     if small.any():
         s = x[small]
-        poly = torch.full_like(s, 1 / 10)
+        poly = np.full_like(s, 1 / 10)
         for j in range(9, 1, -1):  # Horner: 1/2 - s (1/3 - s (1/4 - ...))
             poly = (-1) ** j / j + s * poly
         out[small] = s * s * poly
@@ -317,17 +345,13 @@ def kl_mvn(
     )
     solution = np.linalg.solve(np.broadcast_to(chol_q, shape + (d, d)), rhs)
     e, z = solution[..., :d], solution[..., d]
-    e_diag = np.diagonal(e, axis1=-2, axis2=-1).copy()  # writable for torch
+    e_diag = np.diagonal(e, axis1=-2, axis2=-1)
     # Each of the three terms is non-negative: x - log(1 + x) >= 0 for x > -1,
     # summed as a series near 0 so nearly equal covariances keep their digits.
-    log_ratio = np.broadcast_to(
-        np.log(np.diagonal(chol_p, axis1=-2, axis2=-1))
-        - np.log(np.diagonal(chol_q, axis1=-2, axis2=-1)),
-        e_diag.shape,
-    ).copy()
-    log_det_term = _x_minus_log1p(
-        torch.from_numpy(e_diag), torch.from_numpy(log_ratio)
-    ).numpy()
+    log_ratio = np.log(np.diagonal(chol_p, axis1=-2, axis2=-1)) - np.log(
+        np.diagonal(chol_q, axis1=-2, axis2=-1)
+    )
+    log_det_term = x_minus_log1p(e_diag, log_ratio)
     return scalar_result(
         log_det_term.sum(-1)
         + 0.5 * (e**2).sum(axis=(-2, -1))
@@ -666,6 +690,8 @@ def kl_gauss_hermite(
     >>> np.round(kl_gauss_hermite(p, q), 6)
     array([0.5     , 0.806853])
     """
+    import torch
+
     D = torch.distributions
     n = positive_int(n_nodes, "n_nodes", minimum=2)
     if n > 256:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
@@ -25,6 +24,7 @@ from klcourse._validation import (
     check_choice,
     check_size,
     finite_array,
+    is_torch_tensor,
     positive_int,
 )
 
@@ -56,22 +56,22 @@ def _log_ratio(log_r: ArrayLike) -> NDArray[np.float64]:
 
 def _k1(log_r: Any) -> Any:
     """``-log r``: unbiased, high variance, can be negative."""
-    if isinstance(log_r, torch.Tensor):
+    if is_torch_tensor(log_r):
         return -log_r
     return -_log_ratio(log_r)
 
 
 def _k2(log_r: Any) -> Any:
     """``(log r)^2 / 2``: biased, low variance, never negative."""
-    if isinstance(log_r, torch.Tensor):
+    if is_torch_tensor(log_r):
         return 0.5 * log_r**2
     return 0.5 * _log_ratio(log_r) ** 2
 
 
 def _k3(log_r: Any) -> Any:
     """``(r - 1) - log r``: unbiased and never negative."""
-    if isinstance(log_r, torch.Tensor):
-        return torch.expm1(log_r) - log_r
+    if is_torch_tensor(log_r):
+        return log_r.expm1() - log_r
     array = _log_ratio(log_r)
     with np.errstate(over="ignore"):  # r beyond float range: the term is inf
         return np.expm1(array) - array
@@ -92,7 +92,11 @@ class MonteCarloResult:
     value : float
         The estimate in nats (the sample mean of the per-sample terms).
     stderr : float
-        Its standard error, ``std(terms, ddof=1) / sqrt(n_samples)``.
+        Its standard error estimated from the sample,
+        ``std(terms, ddof=1) / sqrt(n_samples)``. When the terms are
+        heavy-tailed (``"k3"`` when ``E_P[(q/p)^4]`` is infinite, for
+        instance) this estimate is itself unreliable and usually too small;
+        prefer an exact spread where one can be computed.
     n_samples : int
         The number of samples drawn from P.
     estimator : str

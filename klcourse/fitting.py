@@ -24,8 +24,12 @@ import scipy.integrate
 import scipy.optimize
 import torch
 from numpy.typing import ArrayLike, NDArray
+from tqdm.auto import tqdm
 
+from klcourse._deprecation import renamed_keywords
 from klcourse._distributions import as_distribution
+from klcourse._history import History
+from klcourse._progress import show_progress
 from klcourse._random import Seed, seeded, torch_generator
 from klcourse._threads import limited_threads
 from klcourse._validation import (
@@ -49,6 +53,7 @@ __all__ = [
     "fit_gaussian_alpha",
     "forward_kl_optimum",
     "kl_landscape",
+    "reverse_kl_loss",
     "reverse_kl_optimum",
 ]
 
@@ -97,25 +102,29 @@ class GaussianFit:
         given only as samples or as an unnormalised log-density.
     direction : str
         ``"forward"`` or ``"reverse"``.
-    history : dict of numpy.ndarray
-        Per optimisation step (before the update): ``"mu"``, ``"sigma"`` and
-        ``"loss"``, the estimated objective (the cross-entropy for forward, the
-        negative evidence lower bound, KL up to log Z, for reverse).
+    history : History
+        One row per optimiser update, recorded before it is made:
+        ``"update"`` (the updates made so far, 0 to ``updates - 1``, the
+        x-axis), ``"mu"``, ``"sigma"`` and ``"loss"``, the estimated objective
+        (the cross-entropy for forward, the negative evidence lower bound, KL
+        up to log Z, for reverse). ``pandas.DataFrame(fit.history)`` is a
+        table of it. (It used to be a plain dict without ``"update"``; a
+        History is a dict too, so code that read the old one still works.)
 
     Examples
     --------
     >>> fit = fit_gaussian(D.Normal(1.0, 2.0), direction="reverse", seed=0)
     >>> fit.direction, abs(fit.mu - 1.0) < 0.1, abs(fit.sigma - 2.0) < 0.1
     ('reverse', True, True)
-    >>> sorted(fit.history)
-    ['loss', 'mu', 'sigma']
+    >>> fit.history
+    History(x='update', 500 rows: update, mu, sigma, loss)
     """
 
     mu: float
     sigma: float
     kl: float | None
     direction: str
-    history: dict[str, NDArray[np.float64]]
+    history: History
 
     @property
     def q(self) -> D.Normal:
@@ -213,8 +222,9 @@ def reverse_kl_optimum(
     """The Gaussian at the local minimum of the reverse KL(Q||P) reached from ``init``.
 
     Deterministic and exact up to quadrature: :func:`fit_gaussian_alpha` with
-    ``alpha=0``. Reverse KL has one local minimum per well-separated mode, so the
-    answer depends on ``init``.
+    ``alpha=0``. Reverse KL can have several local minima (one per well-separated
+    mode, and sometimes a broad one between the modes), so the answer depends on
+    ``init``.
 
     Examples
     --------
@@ -225,17 +235,19 @@ def reverse_kl_optimum(
     return fit_gaussian_alpha(p, alpha=0.0, init=init)
 
 
+@renamed_keywords(steps="updates")
 @limited_threads
 def fit_gaussian(
     p: Target,
     *,
     direction: str = "forward",
     init: tuple[float, float] = (0.0, 1.0),
-    steps: int = 500,
+    updates: int = 500,
     lr: float = 0.05,
     n_samples: int = 1_000,
     seed: Seed = None,
     entropy: bool = True,
+    progress: bool | None = None,
 ) -> GaussianFit:
     r"""Fit Q = N(mu, sigma^2) to P by gradient descent on a KL divergence.
 
@@ -244,8 +256,9 @@ def fit_gaussian(
       constant H(P).
     - ``"reverse"``: minimise :math:`-\mathbb E_{x\sim Q}[\log p(x)] - H(Q)` -- KL(Q||P)
       up to the constant log Z -- with fresh reparameterised samples
-      :math:`x = \mu + \sigma\varepsilon` at every step. Only log p up to an
-      additive constant is needed.
+      :math:`x = \mu + \sigma\varepsilon` at every update (see
+      :func:`reverse_kl_loss`). Only log p up to an additive constant is
+      needed.
 
     Adam optimises (mu, log sigma).
 
@@ -260,19 +273,23 @@ def fit_gaussian(
         Which divergence to minimise.
     init : (float, float)
         Starting ``(mu, sigma)``; sigma > 0.
-    steps : int
-        Number of Adam steps.
+    updates : int
+        Number of Adam updates (formerly ``steps``, which still works with a
+        ``FutureWarning``).
     lr : float
         Adam's learning rate.
     n_samples : int
         Forward: the size of the data set drawn from P (ignored when P is given
-        as samples). Reverse: samples of Q per step.
+        as samples). Reverse: samples of Q per update.
     seed : int, numpy.random.Generator or None, optional
         Seeds the data set (forward) or the reparameterisation noise
         (reverse); None draws fresh entropy. Global random state is untouched.
     entropy : bool
         Reverse only: keep the entropy term H(Q). ``False`` shows what it
         prevents: sigma collapses towards 0 on a mode.
+    progress : bool or None, optional
+        Show a progress bar over the updates; None (the default) shows it
+        only in interactive use (a notebook or a terminal).
 
     Returns
     -------
@@ -286,11 +303,12 @@ def fit_gaussian(
     """
     check_choice(direction, "direction", DIRECTIONS)
     mu0, sigma0 = _check_init(init)
-    steps = check_size(3 * positive_int(steps, "steps"), "steps") // 3
+    updates = check_size(3 * positive_int(updates, "updates"), "updates") // 3
     n_samples = positive_int(n_samples, "n_samples", minimum=2)
     check_size(n_samples, "n_samples")
     lr = positive_float(lr, "lr")
     entropy = check_bool(entropy, "entropy")
+    show = show_progress(progress)
     generator = torch_generator(seed)
     if direction == "forward":
         loss_fn = _forward_loss(p, n_samples, generator, entropy)
@@ -302,26 +320,27 @@ def fit_gaussian(
         math.log(sigma0), dtype=torch.float64, requires_grad=True
     )
     optimiser = torch.optim.Adam([mu, log_sigma], lr=lr)
-    history = np.empty((3, steps))
-    for step in range(steps):
+    rows = np.empty((3, updates))
+    description = f"fit_gaussian ({direction})"
+    for update in tqdm(range(updates), desc=description, disable=not show):
         optimiser.zero_grad()
         loss = loss_fn(mu, log_sigma)
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"the {direction} objective became {loss.item()} at step {step}; check that log p is finite "
+                f"the {direction} objective became {loss.item()} at update {update}; check that log p is finite "
                 f"where Q puts mass, or try a smaller lr (got {lr})"
             )
         loss.backward()
-        history[:, step] = (mu.item(), log_sigma.exp().item(), loss.item())
+        rows[:, update] = (mu.item(), log_sigma.exp().item(), loss.item())
         optimiser.step()
     mu_fit, sigma_fit = mu.item(), math.exp(log_sigma.item())
     kl = _final_kl(p, direction, mu_fit, sigma_fit)
+    columns = {
+        "update": np.arange(updates),
+        **dict(zip(("mu", "sigma", "loss"), rows)),
+    }
     return GaussianFit(
-        mu_fit,
-        sigma_fit,
-        kl,
-        direction,
-        dict(zip(("mu", "sigma", "loss"), history)),
+        mu_fit, sigma_fit, kl, direction, History(columns, x="update")
     )
 
 
@@ -356,10 +375,7 @@ def _forward_loss(
 def _reverse_loss(
     p: Target, n: int, generator: torch.Generator, entropy: bool
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """-E_Q[log p] - H(Q), by reparameterised samples of Q.
-
-    Needs log p, but only up to an additive constant.
-    """
+    """:func:`reverse_kl_loss` on ``n`` fresh draws of noise per call."""
     if isinstance(p, D.Distribution):
         _check_univariate(p, "p")
         _check_real_support(p, "p")
@@ -375,14 +391,56 @@ def _reverse_loss(
 
     def loss(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
         eps = torch.randn(n, generator=generator, dtype=torch.float64)
-        # reparameterised: gradients flow through mu and sigma
-        x = mu + log_sigma.exp() * eps
-        expected_log_p = log_p(x).mean()
-        if not entropy:
-            return -expected_log_p
-        return -expected_log_p - D.Normal(mu, log_sigma.exp()).entropy()
+        return reverse_kl_loss(log_p, mu, log_sigma, eps, entropy=entropy)
 
     return loss
+
+
+def reverse_kl_loss(
+    log_p: LogDensity,
+    mu: torch.Tensor,
+    log_sigma: torch.Tensor,
+    eps: torch.Tensor,
+    *,
+    entropy: bool = True,
+) -> torch.Tensor:
+    r"""KL(Q||P) up to log Z, for Q = N(mu, sigma^2), from noise ``eps``.
+
+    .. math:: -\frac1n \sum_i \log p(\mu + \sigma\varepsilon_i) - H(Q)
+
+    P enters only through ``log_p``, which may be off by a constant. The
+    samples are reparameterised, so gradients reach ``mu`` and ``log_sigma``.
+
+    Parameters
+    ----------
+    log_p : callable
+        Maps a float64 tensor of points to log p there (up to a constant).
+    mu, log_sigma : torch.Tensor
+        Q's mean and log standard deviation (scalars).
+    eps : torch.Tensor
+        Standard-normal draws, shape ``(n,)``.
+    entropy : bool, optional
+        Keep the entropy term H(Q) (``False`` drops it).
+
+    Returns
+    -------
+    torch.Tensor
+        The estimate, a scalar.
+
+    Examples
+    --------
+    >>> log_p = D.Normal(1.0, 1.0).log_prob
+    >>> eps = torch.randn(10_000, generator=torch.Generator().manual_seed(0))
+    >>> zero = torch.tensor(0.0)
+    >>> loss = reverse_kl_loss(log_p, zero, zero, eps)  # Q = N(0, 1)
+    >>> round(loss.item(), 1)  # KL(N(0, 1) || N(1, 1)) = 0.5
+    0.5
+    """
+    x = mu + log_sigma.exp() * eps  # reparameterised samples of Q
+    expected_log_p = log_p(x).mean()
+    if not entropy:
+        return -expected_log_p
+    return -expected_log_p - D.Normal(mu, log_sigma.exp()).entropy()
 
 
 def _final_kl(

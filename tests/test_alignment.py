@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import itertools
 import math
+import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.special
 import torch
@@ -15,6 +19,7 @@ from hypothesis.extra.numpy import arrays
 
 import klcourse
 from klcourse import kl_divergence
+from klcourse._history import History
 from klcourse.alignment import (
     FactorizedLM,
     PreferencePairs,
@@ -23,10 +28,12 @@ from klcourse.alignment import (
     distill,
     dpo_loss,
     fine_tune,
+    ipo_loss,
     kl_penalty,
     kl_regularized_objective,
     kl_regularized_policy,
     kl_regularized_value,
+    policy_gradient_loss,
     preference_pairs,
     train_dpo,
 )
@@ -251,6 +258,68 @@ def test_dpo_loss_on_tensors_is_a_differentiable_scalar() -> None:
     assert loss.item() == pytest.approx(dpo_loss(c.detach().numpy(), r.numpy(), rc, rr, beta=beta), rel=1e-12)
 
 
+def test_dpo_gradient_weighs_each_pair_by_the_probability_of_the_wrong_order() -> None:
+    """Chapter 7's eq-dpo-gradient against autograd, on a trainable model."""
+    policy, ref, beta = small_lm(), small_lm().tempered(1.5), 0.7
+    rng = np.random.default_rng(4)
+    w, lo = (torch.as_tensor(rng.integers(0, 27, size=40)) for _ in range(2))
+    with torch.no_grad():
+        ref_logp = ref.log_prob(ref.sequences)
+    logp = policy.log_prob(policy.sequences)
+    loss = dpo_loss(logp[w], logp[lo], ref_logp[w], ref_logp[lo], beta=beta)
+    (autograd,) = torch.autograd.grad(loss, policy.logits)
+    implicit = beta * (policy.log_prob(policy.sequences) - ref_logp).detach()
+    weight = torch.sigmoid(implicit[lo] - implicit[w])
+    logp = policy.log_prob(policy.sequences)
+    (formula,) = torch.autograd.grad(-beta * (weight * (logp[w] - logp[lo])).mean(), policy.logits)
+    torch.testing.assert_close(autograd, formula, rtol=1e-10, atol=1e-14)
+    assert bool((weight > 0).all() and (weight < 1).all())
+
+
+def test_ipo_loss_is_the_squared_distance_of_the_margin_from_one_over_two_beta() -> None:
+    rng = np.random.default_rng(5)
+    c, r, rc, rr = -rng.uniform(0.1, 8, size=(4, 50))
+    beta = 0.3
+    expected = np.mean(((c - rc) - (r - rr) - 1 / (2 * beta)) ** 2)
+    assert ipo_loss(c, r, rc, rr, beta=beta) == pytest.approx(expected, rel=1e-12)
+    # zero exactly where every margin is 1 / (2 beta)
+    assert ipo_loss([-1.0], [-2.0], [-1.5], [-1.5], beta=0.5) == 0.0
+    # on tensors: a differentiable scalar with the same value and gradient 2 (m - 1/(2 beta)) / n
+    ct = torch.tensor(c, requires_grad=True)
+    loss = ipo_loss(ct, r, rc, rr, beta=beta)
+    assert isinstance(loss, torch.Tensor) and loss.ndim == 0
+    loss.backward()
+    margin = (c - rc) - (r - rr)
+    np.testing.assert_allclose(ct.grad.numpy(), 2 * (margin - 1 / (2 * beta)) / 50, rtol=1e-12)
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_ipo_settles_where_dpo_keeps_pushing_a_winner_that_never_loses() -> None:
+    """One pair: IPO's margin goes to 1/(2 beta) and stays; DPO's keeps growing."""
+    ref, beta = TabularLM(2, 1), 1.0
+    one_pair = PreferencePairs(torch.tensor([[1]]), torch.tensor([[0]]))
+
+    def margin(result: object) -> float:
+        with torch.no_grad():
+            logp = result.policy.log_prob(result.policy.sequences)  # type: ignore[attr-defined]
+        return float(logp[1] - logp[0])  # the reference is uniform
+
+    ipo = [margin(train_dpo(ref, one_pair, beta=beta, loss="ipo", updates=u)) for u in (300, 600)]
+    dpo = [margin(train_dpo(ref, one_pair, beta=beta, updates=u)) for u in (300, 600)]
+    assert ipo == pytest.approx([0.5, 0.5], abs=1e-3)
+    assert dpo[1] > dpo[0] > 2.0
+    result = train_dpo(ref, one_pair, beta=beta, loss="ipo", updates=300)
+    assert result.history["loss"][-1] < 1e-6
+
+
+def test_train_dpo_loss_dpo_is_the_default() -> None:
+    ref = small_lm()
+    pairs = preference_pairs(ref, count_of(2, ref), n_pairs=50, seed=0)
+    a = train_dpo(ref, pairs, beta=0.5, updates=5).history["loss"]
+    b = train_dpo(ref, pairs, beta=0.5, updates=5, loss="dpo").history["loss"]
+    np.testing.assert_array_equal(a, b)
+
+
 def test_dpo_optimum_is_the_kl_regularised_optimum() -> None:
     """With every pair weighted by its Bradley-Terry probability, pi* minimises the loss."""
     ref_probs, rewards, beta = dirichlet(4, 5), np.array([0.0, 1.0, -0.5, 2.0]), 0.8
@@ -284,7 +353,7 @@ def test_dpo_trained_policy_approaches_the_optimum() -> None:
     rewards = 2.0 * count_of(2, ref)
     beta = 0.5
     pairs = preference_pairs(TabularLM(3, 2), rewards, n_pairs=5_000, seed=0)
-    result = train_dpo(ref, pairs, beta=beta, steps=100, lr=0.05, rewards=rewards, record_every=10)
+    result = train_dpo(ref, pairs, beta=beta, updates=100, lr=0.05, rewards=rewards, record_every=10)
     kl = result.history["kl_optimum"]
     assert kl[-1] < kl[0] / 10
     assert np.all(np.diff(kl[:6]) < 0), "the exact KL falls at first"
@@ -301,7 +370,7 @@ def test_dpo_trained_policy_approaches_the_optimum() -> None:
 def test_dpo_mini_batches_are_seeded() -> None:
     ref = small_lm(length=2)
     pairs = preference_pairs(ref, count_of(2, ref), n_pairs=200, seed=0)
-    runs = [train_dpo(ref, pairs, beta=1.0, steps=5, batch_size=16, seed=s).policy.logits for s in (0, 0, 1)]
+    runs = [train_dpo(ref, pairs, beta=1.0, updates=5, batch_size=16, seed=s).policy.logits for s in (0, 0, 1)]
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
 
 
@@ -345,7 +414,7 @@ def test_sampling_is_seeded_and_leaves_global_state_alone() -> None:
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
     a, b = lm.sample(50, seed=3), lm.sample(50, seed=3)
     pairs = preference_pairs(lm, count_of(1, lm), n_pairs=10, seed=np.random.default_rng(0))
-    fine_tune(lm, count_of(1, lm), beta=1.0, steps=3, batch_size=8, seed=4)
+    fine_tune(lm, count_of(1, lm), beta=1.0, updates=3, batch_size=8, seed=4)
     assert torch.equal(a, b) and not torch.equal(a, lm.sample(50, seed=4))
     assert len(pairs) == 10
     assert torch.equal(torch.get_rng_state(), torch_state)
@@ -385,7 +454,7 @@ def test_factorized_model_is_a_product_of_its_rows() -> None:
 def test_k1_in_the_reward_follows_the_exact_gradient_to_the_optimum() -> None:
     ref = small_lm()
     rewards = count_of(2, ref)
-    result = fine_tune(ref, rewards, beta=0.5, steps=400, batch_size=None, lr=0.05)
+    result = fine_tune(ref, rewards, beta=0.5, updates=400, batch_size=None, lr=0.05)
     history = result.history
     assert history["kl_optimum"][-1] < 1e-6
     value = kl_regularized_value(numpy_probs(ref), rewards, beta=0.5)
@@ -397,7 +466,7 @@ def test_k1_in_the_reward_follows_the_exact_gradient_to_the_optimum() -> None:
 
 def test_sampled_k1_in_the_reward_gets_close_to_the_optimum() -> None:
     ref = small_lm()
-    result = fine_tune(ref, count_of(2, ref), beta=0.5, steps=400, batch_size=64, lr=0.05, seed=0)
+    result = fine_tune(ref, count_of(2, ref), beta=0.5, updates=400, batch_size=64, lr=0.05, seed=0)
     kl = result.history["kl_optimum"]
     assert kl[-1] < kl[0] / 20
 
@@ -405,7 +474,7 @@ def test_sampled_k1_in_the_reward_gets_close_to_the_optimum() -> None:
 def test_k3_in_the_loss_settles_away_from_the_optimum() -> None:
     ref = small_lm()
     rewards = 2.0 * count_of(2, ref)
-    k3 = fine_tune(ref, rewards, beta=0.5, kl_in="loss", estimator="k3", steps=600, batch_size=None, lr=0.05)
+    k3 = fine_tune(ref, rewards, beta=0.5, kl_in="loss", estimator="k3", updates=600, batch_size=None, lr=0.05)
     kl = k3.history["kl_optimum"]
     assert kl[-1] > 0.05 and abs(kl[-1] - kl[-10]) < 1e-4, "a fixed point that is not pi*"
 
@@ -459,7 +528,7 @@ def two_mode_teacher() -> TabularLM:
 
 def test_forward_student_is_the_product_of_the_teachers_marginals() -> None:
     teacher = two_mode_teacher()
-    student = distill(teacher, direction="forward", steps=400, lr=0.1).student
+    student = distill(teacher, direction="forward", updates=400, lr=0.1).student
     marginals = numpy_probs(teacher).reshape(4, 4, 4)
     rows = [marginals.sum((1, 2)), marginals.sum((0, 2)), marginals.sum((0, 1))]
     np.testing.assert_allclose(torch.softmax(student.logits, -1).detach().numpy(), rows, atol=1e-4)
@@ -468,9 +537,9 @@ def test_forward_student_is_the_product_of_the_teachers_marginals() -> None:
 def test_reverse_students_commit_to_the_mode_they_start_near() -> None:
     teacher = two_mode_teacher()
     english, french = np.tile([2.0, 1.0, 0.0, 0.0], (3, 1)), np.tile([0.0, 0.0, 1.0, 2.0], (3, 1))
-    heavy = distill(teacher, direction="reverse", init=FactorizedLM(4, 3, logits=english), steps=400).student
-    light = distill(teacher, direction="reverse", init=FactorizedLM(4, 3, logits=french), steps=400).student
-    forward = distill(teacher, direction="forward", steps=400).student
+    heavy = distill(teacher, direction="reverse", init=FactorizedLM(4, 3, logits=english), updates=400).student
+    light = distill(teacher, direction="reverse", init=FactorizedLM(4, 3, logits=french), updates=400).student
+    forward = distill(teacher, direction="forward", updates=400).student
     seqs = all_sequences(4, 3).numpy()
     first_mode = (seqs < 2).all(1)
     assert numpy_probs(heavy)[first_mode].sum() > 0.85  # the mode itself holds 0.97**3
@@ -484,7 +553,7 @@ def test_reverse_students_commit_to_the_mode_they_start_near() -> None:
 
 def test_distillation_history_matches_a_recomputation() -> None:
     teacher = two_mode_teacher()
-    result = distill(teacher, direction="reverse", temperature=2.0, steps=50)
+    result = distill(teacher, direction="reverse", temperature=2.0, updates=50)
     hot = numpy_probs(teacher.tempered(2.0))
     assert result.history["reverse_kl"][-1] == pytest.approx(kl_divergence(numpy_probs(result.student), hot), rel=1e-10)
     assert result.history["forward_kl"][-1] == pytest.approx(kl_divergence(hot, numpy_probs(result.student)), rel=1e-10)
@@ -501,8 +570,8 @@ def test_beta_must_be_positive(beta: float) -> None:
         lambda: kl_regularized_value([0.5, 0.5], [0.0, 1.0], beta=beta),
         lambda: kl_regularized_objective([0.5, 0.5], [0.5, 0.5], [0.0, 1.0], beta=beta),
         lambda: dpo_loss([-1.0], [-1.0], [-1.0], [-1.0], beta=beta),
-        lambda: fine_tune(lm, count_of(0, lm), beta=beta, steps=1),
-        lambda: train_dpo(lm, PreferencePairs(lm.sequences[:1], lm.sequences[1:2]), beta=beta, steps=1),
+        lambda: fine_tune(lm, count_of(0, lm), beta=beta, updates=1),
+        lambda: train_dpo(lm, PreferencePairs(lm.sequences[:1], lm.sequences[1:2]), beta=beta, updates=1),
     ]
     for call in calls:
         with pytest.raises(ValueError, match="beta must be a finite positive number"):
@@ -577,9 +646,113 @@ def test_choices_and_types_are_checked() -> None:
         TabularLM(1, 3)
 
 
-def test_the_public_names_are_exported() -> None:
-    for name in ("kl_regularized_policy", "kl_penalty", "dpo_loss", "TabularLM", "fine_tune", "train_dpo", "distill"):
-        assert getattr(klcourse, name) is getattr(klcourse.alignment, name)
+# Every name of the single module klcourse/alignment.py, before it became a subpackage.
+OLD_ALL = [
+    "DistillResult", "FactorizedLM", "FineTuneResult", "PreferencePairs", "TabularLM", "all_sequences", "distill",
+    "dpo_loss", "fine_tune", "kl_penalty", "kl_regularized_objective", "kl_regularized_policy",
+    "kl_regularized_value", "preference_pairs", "train_dpo",
+]
+
+
+# Names added since (issue #20): IPO's loss.
+NEW_ALL = ["ipo_loss"]
+
+
+def test_every_old_name_still_imports_from_klcourse_alignment() -> None:
+    assert sorted(klcourse.alignment.__all__) == sorted(OLD_ALL + NEW_ALL)
+    for name in NEW_ALL:
+        found = getattr(klcourse.alignment, name)
+        home = found.__module__
+        assert home.startswith("klcourse.alignment.") and not home.rsplit(".", 1)[1].startswith("_"), name
+        assert getattr(importlib.import_module(home), name) is found
+    for name in OLD_ALL:
+        found = getattr(klcourse.alignment, name)
+        home = found.__module__
+        assert home.startswith("klcourse.alignment.") and not home.rsplit(".", 1)[1].startswith("_"), name
+        assert getattr(importlib.import_module(home), name) is found  # one object, one public home
+        assert getattr(klcourse, name) is found
+    assert klcourse.alignment.MAX_TABLE_ENTRIES == 2**24 and klcourse.alignment.KL_PLACES == ("reward", "loss")
+
+
+# --- the trainers: one vocabulary, one record ----------------------------------------------------
+
+
+def bigram_pairs() -> PreferencePairs:
+    return PreferencePairs([[2, 2], [0, 2], [2, 1]], [[0, 0], [1, 1], [1, 0]], vocab_size=3)
+
+
+TRAINERS = {
+    "fine_tune": lambda **kw: fine_tune(small_lm(2), count_of(2, small_lm(2)), beta=0.5, batch_size=8, seed=0, **kw),
+    "train_dpo": lambda **kw: train_dpo(small_lm(2), bigram_pairs(), beta=0.5, batch_size=2, seed=0, **kw),
+    "distill": lambda **kw: distill(small_lm(2), direction="reverse", **kw),
+}
+
+
+def trained(result):  # type: ignore[no-untyped-def]
+    return result.student if isinstance(result, klcourse.alignment.DistillResult) else result.policy
+
+
+@pytest.mark.parametrize("name", TRAINERS)
+def test_every_trainer_records_a_history_over_updates(name: str) -> None:
+    history = TRAINERS[name](updates=7, record_every=3).history
+    assert isinstance(history, History) and history.x == "update"
+    assert history["update"].tolist() == [0, 3, 6, 7] and history["update"].dtype == np.int64
+    frame = pd.DataFrame(history)
+    assert frame.columns[0] == "update" and len(frame) == 4 and "step" not in frame
+    assert all(np.issubdtype(frame[key].dtype, np.floating) for key in frame.columns[1:])
+
+
+@pytest.mark.parametrize("name", TRAINERS)
+def test_the_old_steps_keyword_warns_and_still_works(name: str) -> None:
+    with pytest.warns(FutureWarning, match=rf"{name}\(steps=\.\.\.\) is now {name}\(updates=\.\.\.\)"):
+        old = TRAINERS[name](steps=4, record_every=2)
+    new = TRAINERS[name](updates=4, record_every=2)
+    assert list(old.history) == list(new.history)
+    for key in new.history:
+        np.testing.assert_array_equal(old.history[key], new.history[key])
+    assert torch.equal(trained(old).logits, trained(new).logits)
+
+
+@pytest.mark.parametrize("name", TRAINERS)
+def test_the_old_step_column_warns_and_still_works(name: str) -> None:
+    history = TRAINERS[name](updates=2, record_every=1).history
+    for copy in (history, pickle.loads(pickle.dumps(history))):
+        with pytest.warns(FutureWarning, match=r'history\["step"\] is now history\["update"\]'):
+            assert copy["step"].tolist() == [0, 1, 2]
+    with pytest.raises(KeyError, match="epoch"):
+        history["epoch"]
+
+
+@pytest.mark.parametrize("name", TRAINERS)
+def test_progress_shows_a_bar_over_the_updates(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    TRAINERS[name](updates=3, progress=True)
+    bar = capsys.readouterr().err
+    assert name in bar and "3/3" in bar and "update" in bar
+    TRAINERS[name](updates=3, progress=False)
+    TRAINERS[name](updates=3)  # None: hidden outside an interactive session
+    assert capsys.readouterr().err == ""
+
+
+def test_each_trainer_says_that_beta_is_chapter_5s_alpha() -> None:
+    for trainer in (fine_tune, train_dpo, distill):
+        doc = inspect.getdoc(trainer) or ""
+        assert "chapter 5's temperature" in doc and r":math:`\alpha`" in doc, trainer.__name__
+
+
+def test_the_exact_policy_gradient_loss_is_minus_the_objectives_gradient() -> None:
+    ref = small_lm(2)
+    policy, rewards, beta = ref.tempered(0.7), torch.as_tensor(count_of(2, ref)), 0.5
+    ref_logp = ref.token_log_probs(ref.sequences).detach()
+    loss = policy_gradient_loss(
+        policy, ref_logp, rewards, beta=beta, kl_in="reward", estimator="k1", batch_size=None,
+        generator=torch.Generator(),
+    )
+    (grad,) = torch.autograd.grad(loss, policy.logits)
+    # Oracle: autograd of J(pi) = E_pi[r] - beta KL(pi || pi_ref), summed over every sequence.
+    logq = policy.log_prob(policy.sequences)
+    objective = (logq.exp() * (rewards - beta * (logq - ref_logp.sum(1)))).sum()
+    (oracle,) = torch.autograd.grad(-objective, policy.logits)
+    torch.testing.assert_close(grad, oracle, rtol=1e-10, atol=1e-12)
 
 
 # --- issue 18: the edges of the inputs ----------------------------------------------------------
@@ -620,11 +793,11 @@ def test_rewards_spread_over_more_than_the_float_range_keep_the_value() -> None:
 @pytest.mark.usefixtures("no_runtime_warnings")
 def test_fine_tune_records_the_true_kl_to_an_optimum_that_underflows() -> None:
     ref, rewards, beta = TabularLM(2, 2), np.array([0.0, 0.0, 0.0, 1e6]), 1.0
-    history = fine_tune(ref, rewards, beta=beta, steps=3, batch_size=None, record_every=1).history
+    history = fine_tune(ref, rewards, beta=beta, updates=3, batch_size=None, record_every=1).history
     # Oracle: log pi* by scipy in log space (r / beta = 1e6 is representable), log pi by autograd's model.
     log_star = scipy.special.log_softmax(np.log(numpy_probs(ref)) + rewards / beta)
     assert np.exp(log_star)[0] == 0.0  # pi* underflows, its logarithm does not
-    result = fine_tune(ref, rewards, beta=beta, steps=3, batch_size=None, record_every=1)
+    result = fine_tune(ref, rewards, beta=beta, updates=3, batch_size=None, record_every=1)
     with torch.no_grad():
         log_pi = result.policy.log_prob(result.policy.sequences).numpy()
     oracle = float(np.sum(np.exp(log_pi) * (log_pi - log_star)))
@@ -673,14 +846,14 @@ def test_preference_pairs_take_lists_and_a_known_vocabulary() -> None:
 def test_train_dpo_refuses_pairs_that_do_not_fit_ref() -> None:
     ref = TabularLM(2, 2)
     with pytest.raises(ValueError, match=r"pairs hold sequences of length 3, but ref has length 2"):
-        train_dpo(ref, PreferencePairs([[0, 1, 1]], [[0, 0, 0]]), beta=1.0, steps=1)
+        train_dpo(ref, PreferencePairs([[0, 1, 1]], [[0, 0, 0]]), beta=1.0, updates=1)
     with pytest.raises(ValueError, match=r"pairs hold tokens up to 2, but ref has vocab_size 2"):
-        train_dpo(ref, PreferencePairs([[0, 2]], [[0, 0]]), beta=1.0, steps=1)
+        train_dpo(ref, PreferencePairs([[0, 2]], [[0, 0]]), beta=1.0, updates=1)
     with pytest.raises(ValueError, match="pairs were drawn over a vocabulary of 3 tokens, but ref has vocab_size 2"):
-        train_dpo(ref, PreferencePairs([[0, 1]], [[0, 0]], vocab_size=3), beta=1.0, steps=1)
+        train_dpo(ref, PreferencePairs([[0, 1]], [[0, 0]], vocab_size=3), beta=1.0, updates=1)
     excluding = TabularLM.bigram([1.0, 0.0], [[0.5, 0.5], [0.5, 0.5]], length=2)  # never starts with 1
     with pytest.raises(ValueError, match=r"pairs hold a sequence that ref gives probability zero: \[1, 0\]"):
-        train_dpo(excluding, PreferencePairs([[0, 1]], [[1, 0]]), beta=1.0, steps=1)
+        train_dpo(excluding, PreferencePairs([[0, 1]], [[1, 0]]), beta=1.0, updates=1)
 
 
 def test_sizes_that_would_not_fit_in_memory_are_refused() -> None:
@@ -729,19 +902,19 @@ def test_tempering_to_extreme_temperatures_keeps_the_model() -> None:
     lm = TabularLM.bigram([0.3, 0.7], [[0.9, 0.1], [0.2, 0.8]], length=2)
     np.testing.assert_array_equal(numpy_probs(lm.tempered(1e-320)), [0.0, 0.0, 0.0, 1.0])  # greedy decoding
     np.testing.assert_allclose(numpy_probs(lm.tempered(1e300)), 0.25, rtol=1e-12)
-    result = distill(lm, direction="forward", temperature=1e-320, steps=1)
+    result = distill(lm, direction="forward", temperature=1e-320, updates=1)
     assert np.isfinite(result.history["forward_kl"]).all()
     assert np.isposinf(result.history["reverse_kl"]).all()  # the uniform student says what greedy never does
     with pytest.raises(ValueError, match="temperature 1e-320 excludes"):
-        distill(lm, direction="reverse", temperature=1e-320, steps=1)
+        distill(lm, direction="reverse", temperature=1e-320, updates=1)
 
 
 @pytest.mark.parametrize(
     ("call", "words"),
     [
-        (lambda: fine_tune(TabularLM(2, 2), [0.0, 0.0, 0.0, 1e200], beta=1.0, steps=3, seed=0), "rewards"),
-        (lambda: fine_tune(TabularLM(2, 2), [-1e308, 0.0, 0.0, 1e308], beta=1.0, steps=3, seed=0), "rewards"),
-        (lambda: train_dpo(TabularLM(2, 2), PreferencePairs([[1, 1]], [[0, 0]]), beta=1e300, steps=3), "beta"),
+        (lambda: fine_tune(TabularLM(2, 2), [0.0, 0.0, 0.0, 1e200], beta=1.0, updates=3, seed=0), "rewards"),
+        (lambda: fine_tune(TabularLM(2, 2), [-1e308, 0.0, 0.0, 1e308], beta=1.0, updates=3, seed=0), "rewards"),
+        (lambda: train_dpo(TabularLM(2, 2), PreferencePairs([[1, 1]], [[0, 0]]), beta=1e300, updates=3), "beta"),
     ],
 )
 def test_training_whose_gradients_overflow_says_so(call, words) -> None:  # type: ignore[no-untyped-def]
@@ -753,17 +926,21 @@ def test_training_whose_gradients_overflow_says_so(call, words) -> None:  # type
 def test_distillation_from_an_infinite_divergence_is_refused() -> None:
     teacher = TabularLM.bigram([1.0, 0.0], [[0.9, 0.1], [0.1, 0.9]], length=2)  # never starts with 1
     with pytest.raises(ValueError, match=r"KL\(student \|\| teacher\) is infinite at the start"):
-        distill(teacher, direction="reverse", steps=5)
+        distill(teacher, direction="reverse", updates=5)
     able = FactorizedLM(2, 2, logits=[[0.0, -np.inf], [0.0, 0.0]])  # excludes what the teacher excludes
-    result = distill(teacher, direction="reverse", init=able, steps=5)
+    result = distill(teacher, direction="reverse", init=able, updates=5)
     assert np.isfinite(result.history["forward_kl"]).all() and np.isfinite(result.history["reverse_kl"]).all()
 
 
 def test_result_containers_check_what_they_hold() -> None:
     with pytest.raises(TypeError, match="policy must be a TabularLM"):
-        klcourse.FineTuneResult(FactorizedLM(2, 2), {"step": np.arange(2)})
-    with pytest.raises(ValueError, match="history arrays must all have the same length"):
-        klcourse.DistillResult(FactorizedLM(2, 2), {"step": np.arange(2), "forward_kl": np.zeros(3)})
+        klcourse.FineTuneResult(FactorizedLM(2, 2), {"update": np.arange(2)})
+    with pytest.raises(ValueError, match="history: every column must have one length"):
+        klcourse.DistillResult(FactorizedLM(2, 2), {"update": np.arange(2), "forward_kl": np.zeros(3)})
+    with pytest.raises(ValueError, match="history: the x-axis 'update' must be one of the columns"):
+        klcourse.DistillResult(FactorizedLM(2, 2), {"forward_kl": np.zeros(3)})
+    with pytest.raises(TypeError, match="history must be a mapping"):
+        klcourse.DistillResult(FactorizedLM(2, 2), [0.0, 1.0])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("beta", [1e6, 1e12, 1e16, 1e20, 1e300])

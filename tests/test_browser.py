@@ -358,3 +358,43 @@ def test_screenshots_of_every_chapter(reports: dict[str, PageReport]) -> None:
     for page in CHAPTERS:
         for path in (SCREENSHOTS / f"{Path(page).name}.png", SCREENSHOTS / "dark" / f"{Path(page).name}.png"):
             assert path.exists() and path.stat().st_size > 10_000, f"missing screenshot {path}"
+
+
+# The chapters with a figure a reader can move (issue: at least one in each of these).
+INTERACTIVE = [
+    "book/01_definition",
+    "book/03_forward_vs_reverse",
+    "book/05_rl_reverse_kl",
+    "book/06_variational_inference",
+    "book/07_kl_in_practice",
+]
+
+
+@pytest.mark.parametrize("page", INTERACTIVE)
+def test_every_slider_moves_its_figure(browser: Any, server: Server, page: str) -> None:
+    """Each slider of each live figure, moved to its far end, changes a KL the figure shows
+    (which stays a finite number >= 0); printed, the page shows the static image instead."""
+    from _interactive_browser import check_print_fallback, move_every_slider
+
+    context = browser.new_context()
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        moves = move_every_slider(tab, f"{server.base}/{page}.html")
+        check_print_fallback(tab)
+    finally:
+        context.close()
+    assert moves, f"{page}: no slider moved"
+    assert not errors, f"{page}: JavaScript errors: {errors}"
+
+
+def test_the_vega_bundle_loads_only_where_a_figure_is() -> None:
+    """The bundle is served by the site itself and only pages with a live figure load it."""
+    bundle = HTML / "_static" / "klcourse-vega" / "vega-bundle.js"
+    assert bundle.is_file() and bundle.stat().st_size > 100_000
+    for page in toc_pages():
+        text = (HTML / f"{page}.html").read_text()
+        loads = "klcourse-vega/vega-bundle.js" in text
+        assert loads == (page in INTERACTIVE), f"{page}: loads the bundle: {loads}"
+        assert not re.search(r"<script[^>]+src=\"https?://", text), f"{page}: a script from the web"

@@ -6,6 +6,7 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -21,6 +22,8 @@ from klcourse import (
     kl_quadrature,
     reverse_kl_optimum,
 )
+from klcourse._history import History
+from klcourse.fitting import reverse_kl_loss
 
 D = torch.distributions
 
@@ -87,7 +90,7 @@ def test_forward_fit_converges_to_moment_matching(name: str) -> None:
         p,
         direction="forward",
         init=(0.0, 1.0),
-        steps=600,
+        updates=600,
         lr=0.1,
         n_samples=20_000,
         seed=1,
@@ -112,7 +115,9 @@ def test_forward_optimum_is_the_minimum_of_the_exact_forward_kl() -> None:
 
 def test_forward_fit_on_samples_is_the_sample_mle() -> None:
     data = np.random.default_rng(3).normal(1.0, 2.0, size=500)
-    fit = fit_gaussian(data, direction="forward", steps=2_000, lr=0.05, seed=0)
+    fit = fit_gaussian(
+        data, direction="forward", updates=2_000, lr=0.05, seed=0
+    )
     assert fit.mu == pytest.approx(data.mean(), abs=1e-6)
     assert fit.sigma == pytest.approx(
         data.std(), abs=1e-6
@@ -136,7 +141,7 @@ def test_reverse_fit_locks_onto_the_mode_it_starts_near(
     p = bimodal(**MIXTURES[name])
     mean, std = params["means"][mode], params["stds"][mode]
     fit = fit_gaussian(
-        p, direction="reverse", init=(mean + 0.5, 1.0), steps=800, seed=2
+        p, direction="reverse", init=(mean + 0.5, 1.0), updates=800, seed=2
     )
     assert abs(fit.mu - mean) < 0.25 * std
     assert fit.sigma == pytest.approx(std, rel=0.1)
@@ -154,6 +159,21 @@ def test_the_two_reverse_optima_differ_when_the_weights_do() -> None:
     # Locking onto a mode of weight w costs about log(1/w): the heavier mode is the better fit.
     assert left.kl == pytest.approx(math.log(1 / 0.3), abs=0.02)
     assert right.kl == pytest.approx(math.log(1 / 0.7), abs=0.02)
+
+
+def test_reverse_optimum_can_be_a_broad_minimum_between_the_modes() -> None:
+    # Equal weights: besides one minimum per mode there is a broad one at
+    # mu = 0, and a start off the axis still ends there.
+    p = bimodal(weights=(0.5, 0.5))
+    broad = reverse_kl_optimum(p, init=(1.0, 3.0))
+    narrow = reverse_kl_optimum(p, init=(3.0, 1.0))
+    assert abs(broad.mu) < 1e-3 and broad.sigma > 2
+    assert abs(narrow.mu - 3) < 0.05 and narrow.sigma < 1
+    kl = {
+        name: kl_quadrature(torch.distributions.Normal(*fit), p)
+        for name, fit in [("broad", broad), ("narrow", narrow)]
+    }
+    assert kl["narrow"] < kl["broad"]  # the broad one is only a local minimum
 
 
 def test_unnormalised_log_density_gives_the_same_reverse_fit() -> None:
@@ -177,7 +197,7 @@ def test_dropping_the_entropy_term_collapses_sigma() -> None:
         p,
         direction="reverse",
         init=(2.0, 1.0),
-        steps=1_000,
+        updates=1_000,
         seed=0,
         entropy=False,
     )
@@ -193,22 +213,76 @@ def test_dropping_the_entropy_term_collapses_sigma() -> None:
 def test_seeds_reproduce_fits_exactly() -> None:
     p = bimodal()
     for direction in ("forward", "reverse"):
-        a = fit_gaussian(p, direction=direction, steps=50, seed=11)
-        b = fit_gaussian(p, direction=direction, steps=50, seed=11)
-        c = fit_gaussian(p, direction=direction, steps=50, seed=12)
+        a = fit_gaussian(p, direction=direction, updates=50, seed=11)
+        b = fit_gaussian(p, direction=direction, updates=50, seed=11)
+        c = fit_gaussian(p, direction=direction, updates=50, seed=12)
         assert (a.mu, a.sigma) == (b.mu, b.sigma)
         assert (a.mu, a.sigma) != (c.mu, c.sigma)
 
 
-def test_history_records_every_step() -> None:
+def test_history_records_every_update() -> None:
     fit = fit_gaussian(
-        bimodal(), direction="reverse", steps=37, init=(0.5, 2.0), seed=0
+        bimodal(), direction="reverse", updates=37, init=(0.5, 2.0), seed=0
     )
-    assert set(fit.history) == {"mu", "sigma", "loss"}
+    assert isinstance(fit.history, History) and fit.history.x == "update"
+    assert list(fit.history) == ["update", "mu", "sigma", "loss"]
     assert all(v.shape == (37,) for v in fit.history.values())
+    np.testing.assert_array_equal(fit.history["update"], np.arange(37))
     assert fit.history["mu"][0] == 0.5 and fit.history["sigma"][
         0
     ] == pytest.approx(2.0)
+    frame = pd.DataFrame(fit.history)
+    assert frame.shape == (37, 4)
+
+
+def test_reverse_kl_loss_estimates_the_reverse_kl() -> None:
+    """The printed loss of chapter 3: KL(Q||P) up to log p's constant."""
+    p = D.Normal(torch.tensor(1.0, dtype=torch.float64), 2.0)
+    eps = torch.randn(
+        200_000,
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
+    mu = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    log_sigma = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    loss = reverse_kl_loss(p.log_prob, mu, log_sigma, eps)
+    exact = float(kl_gaussian(0.0, 1.0, 1.0, 2.0))
+    assert loss.item() == pytest.approx(exact, abs=0.01)
+    loss.backward()  # d KL / d mu = (mu - 1) / 4 at mu = 0
+    assert mu.grad is not None and mu.grad.item() == pytest.approx(
+        -0.25, abs=0.01
+    )
+    shifted = reverse_kl_loss(
+        lambda x: p.log_prob(x) + 5.0, mu, log_sigma, eps
+    )
+    assert shifted.item() == pytest.approx(loss.item() - 5.0, abs=1e-12)
+    no_entropy = reverse_kl_loss(p.log_prob, mu, log_sigma, eps, entropy=False)
+    entropy_q = 0.5 * math.log(2 * math.pi * math.e)
+    assert no_entropy.item() == pytest.approx(loss.item() + entropy_q)
+
+
+def test_steps_is_the_old_name_of_updates() -> None:
+    p = D.Normal(1.0, 2.0)
+    new = fit_gaussian(p, direction="reverse", updates=20, seed=3)
+    with pytest.warns(FutureWarning, match=r"fit_gaussian\(updates=\.\.\.\)"):
+        old = fit_gaussian(p, direction="reverse", steps=20, seed=3)
+    assert (old.mu, old.sigma) == (new.mu, new.sigma)
+    assert old.history.n_rows == 20
+    with pytest.raises(TypeError, match="both steps and updates"):
+        fit_gaussian(p, steps=20, updates=20)
+
+
+def test_progress_shows_a_bar_over_the_updates(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    p = D.Normal(1.0, 2.0)
+    quiet = fit_gaussian(p, updates=7, seed=0, progress=False)
+    assert capsys.readouterr().err == ""
+    shown = fit_gaussian(p, updates=7, seed=0, progress=True)
+    assert "7/7" in capsys.readouterr().err
+    assert (shown.mu, shown.sigma) == (quiet.mu, quiet.sigma)
+    with pytest.raises(TypeError, match="progress"):
+        fit_gaussian(p, updates=7, progress="yes")  # type: ignore[arg-type]
 
 
 # --- exact landscapes and alpha-divergences ------------------------------------------------
@@ -345,7 +419,7 @@ def test_alpha_fit_zero_agrees_with_gradient_reverse_fit() -> None:
         p,
         direction="reverse",
         init=(-2.0, 1.0),
-        steps=1_000,
+        updates=1_000,
         n_samples=4_000,
         seed=0,
     )
@@ -370,8 +444,8 @@ def test_fit_gaussian_errors() -> None:
         fit_gaussian(p, init=(0.0, -1.0))
     with pytest.raises(TypeError, match=r"init must be a pair \(mu, sigma\)"):
         fit_gaussian(p, init=1.0)
-    with pytest.raises(ValueError, match="steps must be at least 1"):
-        fit_gaussian(p, steps=0)
+    with pytest.raises(ValueError, match="updates must be at least 1"):
+        fit_gaussian(p, updates=0)
     with pytest.raises(
         ValueError, match="lr must be a finite positive number, got 0.0"
     ):
@@ -403,10 +477,11 @@ def test_fit_gaussian_errors() -> None:
     ):
         fit_gaussian(np.zeros((3, 2)), direction="forward")
     with pytest.raises(
-        FloatingPointError, match="the reverse objective became inf at step 0"
+        FloatingPointError,
+        match="the reverse objective became inf at update 0",
     ):
         fit_gaussian(
-            lambda x: -1e308 * x**2, direction="reverse", steps=5, seed=0
+            lambda x: -1e308 * x**2, direction="reverse", updates=5, seed=0
         )
 
 
@@ -450,7 +525,7 @@ def test_fit_gaussian_leaves_global_random_state_alone(
 ) -> None:
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
     fit_gaussian(
-        bimodal(), direction=direction, steps=5, n_samples=50, seed=seed
+        bimodal(), direction=direction, updates=5, n_samples=50, seed=seed
     )
     assert torch.equal(torch.get_rng_state(), torch_state)
     after = np.random.get_state()
@@ -465,7 +540,7 @@ def test_fit_gaussian_leaves_global_random_state_alone(
 def test_fit_gaussian_takes_a_generator(direction: str) -> None:
     def fit(seed: object) -> tuple[float, float]:
         result = fit_gaussian(
-            bimodal(), direction=direction, steps=20, n_samples=50, seed=seed
+            bimodal(), direction=direction, updates=20, n_samples=50, seed=seed
         )
         return result.mu, result.sigma
 
@@ -488,7 +563,9 @@ def test_fit_gaussian_trains_single_threaded_and_restores_the_setting(
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        fit_gaussian(log_p, direction="reverse", steps=3, n_samples=10, seed=0)
+        fit_gaussian(
+            log_p, direction="reverse", updates=3, n_samples=10, seed=0
+        )
         assert set(seen) == {1}
         assert torch.get_num_threads() == 2
     finally:
@@ -531,7 +608,7 @@ def test_no_optimum_for_a_target_without_a_variance() -> None:
     ):
         alpha_divergence(cauchy, 0.0, 1.0, alpha=0.5)
     # a forward fit to Cauchy samples reports the truth about its divergence
-    fit = fit_gaussian(cauchy, steps=3, n_samples=50, seed=0)
+    fit = fit_gaussian(cauchy, updates=3, n_samples=50, seed=0)
     assert fit.kl == math.inf
 
 
@@ -586,7 +663,7 @@ def test_reverse_kl_to_a_bounded_support_is_infinite_or_refused() -> None:
     with pytest.raises(
         ValueError, match="p must have the whole real line as its support"
     ):
-        fit_gaussian(uniform, direction="reverse", steps=3, seed=0)
+        fit_gaussian(uniform, direction="reverse", updates=3, seed=0)
     with pytest.raises(
         ValueError, match="p must have the whole real line as its support"
     ):
@@ -599,13 +676,16 @@ def test_a_log_density_that_returns_the_wrong_thing_is_named() -> None:
         TypeError, match="p, a log-density, must return a torch tensor"
     ):
         fit_gaussian(
-            lambda x: np.zeros(x.shape), direction="reverse", steps=3, seed=0
+            lambda x: np.zeros(x.shape), direction="reverse", updates=3, seed=0
         )
     with pytest.raises(
         ValueError, match="p, a log-density, must return one value per point"
     ):
         fit_gaussian(
-            lambda x: p.log_prob(x).sum(), direction="reverse", steps=3, seed=0
+            lambda x: p.log_prob(x).sum(),
+            direction="reverse",
+            updates=3,
+            seed=0,
         )
 
 
@@ -628,8 +708,8 @@ def test_landscape_and_grid_sizes_are_checked() -> None:
         )
     with pytest.raises(ValueError, match="n_grid asks for"):
         alpha_divergence(p, 0.0, 1.0, alpha=0.5, n_grid=10**10)
-    with pytest.raises(ValueError, match="steps asks for"):
-        fit_gaussian(p, steps=10**12)
+    with pytest.raises(ValueError, match="updates asks for"):
+        fit_gaussian(p, updates=10**12)
     with pytest.raises(ValueError, match="n_samples asks for"):
         fit_gaussian(p, n_samples=10**12)
 

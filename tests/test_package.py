@@ -65,6 +65,85 @@ def test_api_reference_covers_every_module() -> None:
         assert f"klcourse.{submodule}" in documented
 
 
+# --- lazy loading: torch waits until a torch-backed name is used -----------------------
+
+
+def run_python(code: str) -> str:
+    """Run ``code`` in a fresh interpreter in the checkout; return its output."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_a_divergence_does_not_import_torch() -> None:
+    run_python(
+        "import klcourse; klcourse.kl_divergence([.5,.5],[.9,.1]); "
+        "import sys; assert 'torch' not in sys.modules"
+    )
+
+
+NUMPY_ONLY = """
+import sys
+import numpy as np
+from scipy import stats
+import klcourse
+import klcourse.plotting
+rng = np.random.default_rng(0)
+p, q = stats.norm(0, 1), stats.norm(1, 2)
+klcourse.kl_divergence([0.5, 0.5], [0.9, 0.1], base=2)
+klcourse.entropy([0.5, 0.5])
+klcourse.cross_entropy([0.5, 0.5], [0.9, 0.1])
+klcourse.kl_gaussian(0.0, 1.0, [1.0, 1.0 + 1e-9], 2.0)
+klcourse.kl_mvn(np.zeros(2), np.eye(2), np.ones(2), 2 * np.eye(2))
+klcourse.kl_quadrature(p, q)
+klcourse.kl_monte_carlo(p, q, n_samples=100, estimator="k3", seed=0)
+klcourse.estimators.kl_monte_carlo_repeated(p, q, n_samples=10, n_repeats=3, seed=0)
+klcourse.kl_knn(rng.normal(size=(50, 2)), rng.normal(size=(60, 2)), k=2)
+print(sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
+"""
+
+
+def test_numpy_and_scipy_inputs_never_load_torch() -> None:
+    assert run_python(NUMPY_ONLY) == "[]"
+
+
+def test_torch_backed_names_load_on_first_use() -> None:
+    code = (
+        "import sys, klcourse; before = 'torch' in sys.modules;"
+        "print(before, klcourse.Classifier.__name__, 'torch' in sys.modules)"
+    )
+    assert run_python(code) == "False Classifier True"
+    code = "from klcourse import Classifier, fit_gaussian; print(Classifier)"
+    assert "Classifier" in run_python(code)
+
+
+def test_every_exported_name_and_submodule_is_reachable() -> None:
+    for name in klcourse.__all__:
+        assert getattr(klcourse, name) is not None, name
+    listed = dir(klcourse)
+    assert set(klcourse.__all__) <= set(listed)
+    for submodule in ("alignment", "fitting", "plotting", "rl", "supervised"):
+        assert submodule in listed
+        module = getattr(klcourse, submodule)
+        assert module.__name__ == f"klcourse.{submodule}"
+    assert klcourse.fit_gaussian is klcourse.fitting.fit_gaussian
+    with pytest.raises(AttributeError, match="no attribute 'kl_divergance'"):
+        klcourse.kl_divergance  # noqa: B018
+
+
+def test_star_import_gives_every_exported_name() -> None:
+    code = (
+        "from klcourse import *; import klcourse;"
+        "print(sorted(set(klcourse.__all__) - set(globals())))"
+    )
+    assert run_python(code) == "[]"
+
+
 # --- the wheel ---------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,22 +162,43 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT,
         source,
         ignore=shutil.ignore_patterns(
-            ".venv", ".git", "_build", "build", "*.egg-info", "__pycache__",
-            ".pytest_cache", ".hypothesis", "book", "benchmarks",
+            ".venv",
+            ".git",
+            "_build",
+            "build",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".hypothesis",
+            "book",
+            "benchmarks",
         ),
     )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     wheels = base / "wheels"
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels,
-         source],
-        check=True, cwd=base, capture_output=True, text=True,
+        [
+            *pip,
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            wheels,
+            source,
+        ],
+        check=True,
+        cwd=base,
+        capture_output=True,
+        text=True,
     )
     (wheel,) = wheels.glob("klcourse-*.whl")
     target = base / "site"
     subprocess.run(
         [*pip, "install", "--no-deps", "--target", target, wheel],
-        check=True, cwd=base, capture_output=True, text=True,
+        check=True,
+        cwd=base,
+        capture_output=True,
+        text=True,
     )
     return target
 
@@ -137,7 +237,9 @@ def test_installed_wheel_imports_outside_the_checkout(
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(installed_wheel)],
-        cwd=installed_wheel.parent, capture_output=True, text=True,
+        cwd=installed_wheel.parent,
+        capture_output=True,
+        text=True,
         check=True,
     )
     *files, version = result.stdout.split()
@@ -162,11 +264,19 @@ def test_runtime_dependencies_are_declared_as_ranges() -> None:
 
 def module_level_imports(tree: ast.Module) -> set[str]:
     """Top-level packages imported outside functions (a function may import an
-    optional library lazily, e.g. scikit-learn inside ``__sklearn_tags__``)."""
+    optional library lazily, e.g. scikit-learn inside ``__sklearn_tags__``) and
+    outside ``if TYPE_CHECKING:`` blocks, which only type checkers run."""
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        if isinstance(node, ast.If) and ast.unparse(node.test) in (
+            "TYPE_CHECKING",
+            "typing.TYPE_CHECKING",
+        ):
+            for child in node.orelse:  # the else branch does run
+                visit(child)
             return
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
@@ -195,6 +305,11 @@ def test_the_import_scan_sees_class_bodies_but_not_functions() -> None:
         "    def f(self):\n        import sklearn\n"
     )
     assert module_level_imports(tree) == {"pandas", "yaml"}
+    guarded = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import altair\n"
+        "else:\n    import yaml\n"
+    )
+    assert module_level_imports(guarded) == {"typing", "yaml"}
 
 
 def test_wheel_carries_an_spdx_license_and_the_license_file(
@@ -205,3 +320,55 @@ def test_wheel_carries_an_spdx_license_and_the_license_file(
     assert "License-Expression: MIT" in fields
     shipped = list(dist_info.rglob("LICENSE"))
     assert shipped and shipped[0].read_text() == (ROOT / "LICENSE").read_text()
+
+
+def private_names_imported_from_public_modules(
+    path: Path, tree: ast.Module
+) -> list[str]:
+    """``from klcourse.<public module> import _name`` statements in one file.
+
+    A private helper that two modules share lives in a private module
+    (``klcourse/_validation.py``, ``klcourse/rl/_tables.py``) that both import.
+    """
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:  # relative: resolve against the file's package
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            module = ".".join([*base, *([node.module] if node.module else [])])
+        else:
+            module = node.module or ""
+        if not module.startswith("klcourse"):
+            continue
+        if any(part.startswith("_") for part in module.split(".")):
+            continue  # a private module is where shared helpers belong
+        found += [
+            f"{path.name}:{node.lineno} {module}.{alias.name}"
+            for alias in node.names
+            if alias.name.startswith("_")
+        ]
+    return found
+
+
+def test_no_module_imports_a_private_name_of_a_public_module() -> None:
+    found = []
+    for path in sorted((ROOT / "klcourse").rglob("*.py")):
+        found += private_names_imported_from_public_modules(
+            path, ast.parse(path.read_text())
+        )
+    assert not found, found
+
+
+def test_the_private_import_scan_can_fail() -> None:
+    path = ROOT / "klcourse" / "variational" / "closed_form.py"
+    tree = ast.parse(
+        "from klcourse.divergences import _cholesky\n"
+        "from klcourse._validation import DIRECTIONS\n"
+        "from .encoders import _mlp\n"
+    )
+    assert private_names_imported_from_public_modules(path, tree) == [
+        "closed_form.py:1 klcourse.divergences._cholesky",
+        "closed_form.py:3 klcourse.variational.encoders._mlp",
+    ]

@@ -83,7 +83,12 @@ def test_plot_density_matches_scipy() -> None:
         ([True, False], {}, TypeError, "^x must hold numbers, got booleans"),
         ([0.0, np.nan], {}, ValueError, "^x must be finite"),
         ([], {}, ValueError, r"^x must be a non-empty 1-D array"),
-        (np.zeros((2, 2)), {}, ValueError, r"^x must be a non-empty 1-D array"),
+        (
+            np.zeros((2, 2)),
+            {},
+            ValueError,
+            r"^x must be a non-empty 1-D array",
+        ),
         ([0.0], {"fill": "yes"}, TypeError, "^fill must be True or False"),
         ([0.0], {"color": "notacolour"}, ValueError, "^color must be a"),
         ([0.0], {"label": 3}, TypeError, "^label must be a string"),

@@ -17,8 +17,13 @@ def test_make_rng_accepts_none_int_and_generator() -> None:
     assert make_rng(None).integers(10**9) != make_rng(None).integers(10**9)
 
 
-@pytest.mark.parametrize(("seed", "error"), [(1.5, TypeError), ("0", TypeError), (True, TypeError), (-1, ValueError)])
-def test_make_rng_refuses_other_seeds(seed: object, error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [(1.5, TypeError), ("0", TypeError), (True, TypeError), (-1, ValueError)],
+)
+def test_make_rng_refuses_other_seeds(
+    seed: object, error: type[Exception]
+) -> None:
     with pytest.raises(error, match="seed must be"):
         make_rng(seed)  # type: ignore[arg-type]
 
@@ -43,3 +48,20 @@ def test_seeded_restores_torch_global_state() -> None:
     with seeded(torch.Generator().manual_seed(0)):
         torch.nn.Linear(3, 3)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_numpy_seeds_do_not_load_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from klcourse._random import make_rng, derive_seed;"
+        "derive_seed(make_rng(0)); print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"

@@ -7,12 +7,14 @@ natural-gradient agent in test_rl_natural.py.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import warnings
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
@@ -26,6 +28,7 @@ from klcourse.rl import (
     tabular_mdp,
     trajectory_kl,
 )
+from klcourse.rl.reinforce import HISTORY_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,8 +163,8 @@ def test_agent_improves_on_cartpole() -> None:
         seed=0,
     )
     history = agent.train(30_000, progress=False)
-    first = np.mean([h["mean_return"] for h in history[:3]])
-    last = np.mean([h["mean_return"] for h in history[-3:]])
+    first = np.mean(history["mean_return"][:3])
+    last = np.mean(history["mean_return"][-3:])
     assert last > 2 * first and last > 60
 
 
@@ -250,15 +253,7 @@ def test_same_seed_same_run_and_save_load_round_trip(tmp_path) -> None:
             "CartPole-v1", batch_steps=300, num_envs=2, seed=3
         )
         history = agent.train(900, progress=False)
-        runs.append(
-            (
-                [
-                    {k: v for k, v in h.items() if k != "wall_time"}
-                    for h in history
-                ],
-                agent,
-            )
-        )
+        runs.append((without_time(history), agent))
     assert runs[0][0] == runs[1][0]
     agent = runs[0][1]
     agent.save(tmp_path / "agent.pt")
@@ -275,7 +270,8 @@ def test_same_seed_same_run_and_save_load_round_trip(tmp_path) -> None:
 
 
 def without_time(history):
-    return [{k: v for k, v in h.items() if k != "wall_time"} for h in history]
+    """The history's columns but wall_time, as lists that compare with ==."""
+    return {k: v.tolist() for k, v in history.items() if k != "wall_time"}
 
 
 def small_cartpole(seed) -> MaxEntReinforce:
@@ -370,7 +366,7 @@ def test_continuous_actions_and_discrete_observations_work() -> None:
     pendulum = MaxEntReinforce(
         "Pendulum-v1", batch_steps=400, num_envs=2, seed=0
     )
-    assert len(pendulum.train(400, progress=False)) >= 1
+    assert pendulum.train(400, progress=False).n_rows >= 1
     assert pendulum.evaluate(1, seed=0).shape == (1,)
     lake = MaxEntReinforce(
         "FrozenLake-v1",
@@ -380,7 +376,7 @@ def test_continuous_actions_and_discrete_observations_work() -> None:
         num_envs=2,
         seed=0,
     )
-    assert lake.n_inputs == 16 and len(lake.train(100, progress=False)) >= 1
+    assert lake.n_inputs == 16 and lake.train(100, progress=False).n_rows >= 1
 
 
 class _RecordActions(gym.Wrapper):
@@ -690,7 +686,10 @@ class _BoxEnv(gym.Env):
         (
             {"learning_rate": 0.1},
             TypeError,
-            "learning_rate is not a setting of MaxEntReinforce; the settings are alpha",
+            (
+                r"MaxEntReinforce.__init__\(\) got an unexpected keyword "
+                "argument 'learning_rate'"
+            ),
         ),
         (
             {"config": {"alpha": 0.1}},
@@ -746,11 +745,11 @@ def test_agent_errors() -> None:
         MaxEntReinforce("not an id")
     agent = small_cartpole(0)
     with pytest.raises(
-        ValueError, match="^total_steps must be at least 1, got 0"
+        ValueError, match="^env_steps must be at least 1, got 0"
     ):
         agent.train(0)
     with pytest.raises(
-        TypeError, match="^total_steps must be an integer, got float"
+        TypeError, match="^env_steps must be an integer, got float"
     ):
         agent.train(1e3)
     with pytest.raises(ValueError, match="^n_episodes must be at least 1"):
@@ -771,22 +770,76 @@ def test_config_is_the_one_definition_of_the_settings() -> None:
     defaults = ReinforceConfig()
     agent = MaxEntReinforce("CartPole-v1", seed=0)
     assert agent.config == defaults
-    custom = MaxEntReinforce(
-        "CartPole-v1",
-        config=ReinforceConfig(alpha=0.5, hidden=[8]),
-        lr=0.1,
-        seed=0,
-    )
+    custom = MaxEntReinforce("CartPole-v1", alpha=0.5, hidden=[8], seed=0)
     assert custom.config == dataclasses.replace(
-        defaults, alpha=0.5, hidden=(8,), lr=0.1
+        defaults, alpha=0.5, hidden=(8,)
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         custom.config.alpha = 1.0  # type: ignore[misc]
-    doc = ReinforceConfig.__doc__ or ""
+    # the signature shows every setting, keyword-only, with the default
+    # and the description of ReinforceConfig
+    parameters = inspect.signature(MaxEntReinforce).parameters
+    for doc in (ReinforceConfig.__doc__ or "", MaxEntReinforce.__doc__ or ""):
+        assert "{settings}" not in doc
     for f in dataclasses.fields(ReinforceConfig):
-        assert (
-            f.metadata["help"] and f"{f.name} : " in doc
-        )  # every setting is documented
+        assert parameters[f.name].default == f.default
+        assert parameters[f.name].kind is inspect.Parameter.KEYWORD_ONLY
+        for doc in (ReinforceConfig.__doc__, MaxEntReinforce.__doc__):
+            assert f"{f.name} : " in (doc or "") and f.metadata["help"]
+    assert not any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def test_the_old_config_argument_warns_and_gives_the_same_agent() -> None:
+    config = ReinforceConfig(alpha=0.5, hidden=[8], batch_steps=100)
+    with pytest.warns(
+        FutureWarning, match=r"MaxEntReinforce\(config=\.\.\.\)"
+    ):
+        old = MaxEntReinforce("CartPole-v1", config=config, seed=0)
+    new = MaxEntReinforce("CartPole-v1", **dataclasses.asdict(config), seed=0)
+    assert old.config == new.config == config
+    old.train(200, progress=False)
+    new.train(200, progress=False)
+    assert without_time(old.history) == without_time(new.history)
+    # a setting beside it could disagree with it: refused, not replaced
+    with pytest.raises(
+        TypeError, match="^MaxEntReinforce\\(\\) got both config and lr"
+    ):
+        MaxEntReinforce("CartPole-v1", config=config, lr=0.1)
+
+
+def test_old_names_of_train_and_of_history_rows_warn_and_still_work() -> None:
+    new, old = small_cartpole(2), small_cartpole(2)
+    new.train(400, progress=False)
+    with pytest.warns(
+        FutureWarning,
+        match=r"^MaxEntReinforce.train\(total_steps=\.\.\.\) is now "
+        r"MaxEntReinforce.train\(env_steps=\.\.\.\)",
+    ):
+        history = old.train(total_steps=400, progress=False)
+    assert without_time(history) == without_time(new.history)
+    with pytest.warns(FutureWarning, match=r"history\['mean_return'\]\[-1\]"):
+        last = history[-1]
+    assert last["mean_return"] == history["mean_return"][-1]
+    assert last["env_steps"] == old.env_steps
+    with pytest.warns(FutureWarning), pytest.raises(IndexError):
+        history[history.n_rows]
+
+
+def test_the_history_is_one_row_per_update() -> None:
+    agent = small_cartpole(4)
+    empty = agent.history
+    assert empty.x == "env_steps" and empty.n_rows == 0
+    assert list(empty) == list(HISTORY_COLUMNS)
+    history = agent.train(600, progress=False)
+    assert history.x == "env_steps" and list(history) == list(HISTORY_COLUMNS)
+    assert history["update"].tolist() == list(range(1, history.n_rows + 1))
+    assert history["env_steps"][-1] == agent.env_steps >= 600
+    assert np.all(np.diff(history["env_steps"]) > 0)
+    assert agent.updates == history.n_rows
+    frame = pd.DataFrame(history)
+    assert frame.shape == (history.n_rows, len(HISTORY_COLUMNS))
 
 
 # --- on-policy batches and the leave-one-out baseline (issue 18) --------

@@ -8,10 +8,12 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from klcourse.rl import MaxEntReinforce, ReinforceConfig
 from klcourse.rl.__main__ import build_parser, config_from_args, main
+from klcourse.rl.reinforce import HISTORY_COLUMNS
 
 
 def parse_train(*options: str):
@@ -96,7 +98,7 @@ def test_train_and_evaluate_round_trip(tmp_path, capsys) -> None:
                 "train",
                 "--env",
                 "CartPole-v1",
-                "--steps",
+                "--env-steps",
                 "200",
                 "--seed",
                 "0",
@@ -112,9 +114,11 @@ def test_train_and_evaluate_round_trip(tmp_path, capsys) -> None:
     assert {"agent.pt", "history.csv", "learning_curve.png"} <= {
         p.name for p in out.iterdir()
     }
-    assert (out / "history.csv").read_text().splitlines()[0].split(",")[
-        :2
-    ] == ["env_steps", "mean_return"]
+    table = pd.read_csv(out / "history.csv")  # one column per metric
+    assert list(table.columns) == list(HISTORY_COLUMNS)
+    assert table["update"].tolist() == list(range(1, summary["updates"] + 1))
+    assert table["env_steps"].iloc[-1] == summary["env_steps"]
+    assert table["mean_return"].iloc[-1] == summary["final_mean_return"]
     agent = MaxEntReinforce.load(out / "agent.pt")
     assert agent.config == ReinforceConfig(
         alpha=0.05,
@@ -164,7 +168,7 @@ def test_env_kwargs_and_an_empty_hidden_list(tmp_path, capsys) -> None:
                 "--env-kwargs",
                 '{"is_slippery": false}',
                 "--hidden",
-                "--steps",
+                "--env-steps",
                 "50",
                 "--batch-steps",
                 "50",
@@ -244,9 +248,10 @@ def saved_run(tmp_path_factory):
 @pytest.mark.parametrize(
     ("words", "option"),
     [
-        (["train", "--steps", "0"], "--steps"),
-        (["train", "--steps", "-5"], "--steps"),
-        (["train", "--steps", "1e3"], "--steps"),
+        (["train", "--env-steps", "0"], "--env-steps"),
+        (["train", "--env-steps", "-5"], "--env-steps"),
+        (["train", "--env-steps", "1e3"], "--env-steps"),
+        (["train", "--steps", "0"], "--steps"),  # the old name
         (["evaluate", "RUN", "--episodes", "0"], "--episodes"),
         (["evaluate", "RUN", "--episodes", "-1"], "--episodes"),
         (["evaluate", "RUN", "--seed", "-1"], "--seed"),
@@ -277,7 +282,7 @@ def test_a_bad_count_from_the_shell_is_one_line_and_exit_code_2(
             "-m",
             "klcourse.rl",
             "train",
-            "--steps",
+            "--env-steps",
             "0",
             "--out",
             str(tmp_path / "run"),
@@ -289,7 +294,7 @@ def test_a_bad_count_from_the_shell_is_one_line_and_exit_code_2(
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "python -m klcourse.rl train: error: argument --steps: "
+        "python -m klcourse.rl train: error: argument --env-steps: "
         "must be a positive integer, got 0"
     )
 
@@ -297,7 +302,7 @@ def test_a_bad_count_from_the_shell_is_one_line_and_exit_code_2(
 def _quick_train(out) -> list[str]:
     return [
         "train",
-        "--steps",
+        "--env-steps",
         "50",
         "--batch-steps",
         "50",
@@ -336,3 +341,18 @@ def test_every_option_has_help() -> None:
     for name, sub in commands.choices.items():
         for action in sub._actions:
             assert action.help and action.help.strip(), (name, action.dest)
+
+
+def test_the_old_steps_option_warns_and_still_works(tmp_path, capsys) -> None:
+    new = tmp_path / "new"
+    assert main(_quick_train(new)) == 0
+    words = _quick_train(tmp_path / "old")
+    words[words.index("--env-steps")] = "--steps"
+    with pytest.warns(
+        FutureWarning, match="^--steps is now --env-steps; --steps will be"
+    ):
+        assert main(words) == 0
+    old_table = pd.read_csv(tmp_path / "old" / "history.csv")
+    new_table = pd.read_csv(new / "history.csv")
+    columns = [c for c in HISTORY_COLUMNS if c != "wall_time"]
+    assert old_table[columns].equals(new_table[columns])

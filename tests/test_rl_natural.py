@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 
 import gymnasium as gym
 import numpy as np
@@ -31,15 +32,21 @@ def lake(**options) -> gym.Env:
 def test_train_tabular_reaches_the_minimum_on_a_small_deterministic_lake() -> (
     None
 ):
-    run = train_tabular(lake(), horizon=8, alpha=0.2, steps=60_000, seed=0)
-    assert run.env_steps[-1] >= 60_000 > run.env_steps[-2]
-    assert np.all(np.diff(run.env_steps) > 0)
-    assert len(run.kl_history) == len(run.env_steps)
+    run = train_tabular(lake(), horizon=8, alpha=0.2, env_steps=60_000, seed=0)
+    assert (
+        run.history["env_steps"][-1] >= 60_000 > run.history["env_steps"][-2]
+    )
+    assert np.all(np.diff(run.history["env_steps"]) > 0)
+    assert run.history.x == "env_steps"
+    assert list(run.history) == ["update", "env_steps", "kl"]
+    assert run.history["update"].tolist() == list(
+        range(1, run.history.n_rows + 1)
+    )
     mdp = tabular_mdp(lake(), horizon=8)
     optimum = soft_value_iteration(mdp, alpha=0.2)
     assert run.min_kl == optimum.min_kl
     assert abs(run.min_kl) < 1e-9  # deterministic, fixed start
-    assert run.kl_history[-1] - run.min_kl < 0.1
+    assert run.history["kl"][-1] - run.min_kl < 0.1
     uniform = trajectory_kl(np.full((16, 4), 0.25), mdp, alpha=0.2).kl
     assert uniform > 0.3  # where it started: the prior
     # the history is the exact KL of the policy it reports
@@ -47,10 +54,15 @@ def test_train_tabular_reaches_the_minimum_on_a_small_deterministic_lake() -> (
         optimum.log_partition
         - soft_values(run.policy, mdp, alpha=0.2).soft_return / 0.2
     )
-    assert run.kl_history[-1] == pytest.approx(kl, rel=1e-9)
+    assert run.history["kl"][-1] == pytest.approx(kl, rel=1e-9)
     assert run.settings == {"batch_episodes": 200, "step_size": 0.2}
     other = train_tabular(
-        lake(**TINY), horizon=3, alpha=0.5, steps=500, seed=0, step_size=0.5
+        lake(**TINY),
+        horizon=3,
+        alpha=0.5,
+        env_steps=500,
+        seed=0,
+        step_size=0.5,
     )
     assert other.settings == {"batch_episodes": 200, "step_size": 0.5}
 
@@ -58,11 +70,11 @@ def test_train_tabular_reaches_the_minimum_on_a_small_deterministic_lake() -> (
 def test_a_stochastic_lake_leaves_a_gap_the_agent_cannot_close() -> None:
     env = gym.make("FrozenLake-v1", desc=["SFF", "FHF", "FFG"])
     run = train_tabular(
-        env, horizon=4, alpha=0.2, steps=20_000, seed=1, batch_episodes=100
+        env, horizon=4, alpha=0.2, env_steps=20_000, seed=1, batch_episodes=100
     )
     assert run.min_kl > 0.01
-    assert np.all(run.kl_history >= run.min_kl - 1e-12)
-    assert run.kl_history[-1] - run.min_kl < 0.05
+    assert np.all(run.history["kl"] >= run.min_kl - 1e-12)
+    assert run.history["kl"][-1] - run.min_kl < 0.05
 
 
 def test_with_exact_data_a_full_step_is_soft_policy_iteration() -> None:
@@ -135,10 +147,10 @@ def test_the_agent_never_takes_an_action_the_prior_forbids() -> None:
     prior = np.full((4, 4), 0.25)
     prior[0] = [0.0, 1 / 3, 1 / 3, 1 / 3]  # never "left" in the start state
     run = train_tabular(
-        env, horizon=3, alpha=0.5, steps=5_000, seed=0, prior=prior
+        env, horizon=3, alpha=0.5, env_steps=5_000, seed=0, prior=prior
     )
     assert np.all(run.policy[:, 0, 0] == 0.0)
-    assert run.kl_history[-1] - run.min_kl < 0.05
+    assert run.history["kl"][-1] - run.min_kl < 0.05
     batch = sample_episodes(env, run.policy, episodes=500, seed=0)
     start = batch.decided & (batch.states == 0)
     assert start.any() and not np.any(batch.actions[start] == 0)
@@ -172,13 +184,17 @@ def test_sampling_is_seeded_without_side_effects() -> None:
     assert np.array_equal(after[1], state[1]) and after[2:] == state[2:]
     # a generator is advanced; the same seed gives the same training run
     rng = np.random.default_rng(5)
-    one = train_tabular(env, horizon=5, alpha=0.5, steps=2_000, seed=rng)
-    two = train_tabular(env, horizon=5, alpha=0.5, steps=2_000, seed=rng)
-    assert not np.array_equal(one.kl_history, two.kl_history)
+    one = train_tabular(env, horizon=5, alpha=0.5, env_steps=2_000, seed=rng)
+    two = train_tabular(env, horizon=5, alpha=0.5, env_steps=2_000, seed=rng)
+    assert not np.array_equal(one.history["kl"], two.history["kl"])
     three = train_tabular(
-        env, horizon=5, alpha=0.5, steps=2_000, seed=np.random.default_rng(5)
+        env,
+        horizon=5,
+        alpha=0.5,
+        env_steps=2_000,
+        seed=np.random.default_rng(5),
     )
-    assert np.array_equal(one.kl_history, three.kl_history)
+    assert np.array_equal(one.history["kl"], three.history["kl"])
 
 
 def test_train_tabular_leaves_the_callers_environment_alone() -> None:
@@ -186,7 +202,7 @@ def test_train_tabular_leaves_the_callers_environment_alone() -> None:
     env.reset(seed=0)
     env.step(2)  # the caller's episode is at state 1
     before = copy.deepcopy(env.unwrapped.s)
-    train_tabular(env, horizon=3, alpha=0.5, steps=500, seed=0)
+    train_tabular(env, horizon=3, alpha=0.5, env_steps=500, seed=0)
     assert env.unwrapped.s == before == 1
 
 
@@ -196,16 +212,13 @@ def test_train_tabular_leaves_the_callers_environment_alone() -> None:
         (
             {"batch_size": 10},
             TypeError,
-            (
-                "batch_size is not a setting of the tabular agent; the "
-                "settings are batch_episodes, step_size"
-            ),
+            r"train_tabular\(\) got an unexpected keyword argument 'batch_size'",
         ),
         ({"step_size": 1.5}, ValueError, "step_size must be at most 1.0"),
         ({"step_size": 0}, ValueError, "step_size must be a finite positive"),
         ({"batch_episodes": 0}, ValueError, "batch_episodes must be at least"),
         ({"alpha": 0.0}, ValueError, "alpha must be a finite positive"),
-        ({"steps": 0}, ValueError, "steps must be at least 1"),
+        ({"env_steps": 0}, ValueError, "env_steps must be at least 1"),
         ({"horizon": 2.5}, TypeError, "horizon must be an integer"),
         ({"seed": "0"}, TypeError, "seed must be an int"),
         (
@@ -221,7 +234,7 @@ def test_train_tabular_leaves_the_callers_environment_alone() -> None:
     ],
 )
 def test_train_tabular_errors(settings, error, message) -> None:
-    arguments = {"horizon": 3, "alpha": 0.5, "steps": 100, **settings}
+    arguments = {"horizon": 3, "alpha": 0.5, "env_steps": 100, **settings}
     with pytest.raises(error, match="^" + message):
         train_tabular(lake(**TINY), **arguments)
 
@@ -250,9 +263,7 @@ def test_sampling_and_step_errors() -> None:
             UNIFORM_LOG[:2], [batch], alpha=1.0, step_size=0.5
         )
     with pytest.raises(ValueError, match="^batch has episodes of 2 steps"):
-        natural_gradient_step(
-            UNIFORM_LOG, batch, alpha=1.0, step_size=0.5
-        )
+        natural_gradient_step(UNIFORM_LOG, batch, alpha=1.0, step_size=0.5)
     with pytest.raises(ValueError, match="^prior must sum to 1"):
         natural_gradient_step(
             UNIFORM_LOG[:2],
@@ -282,7 +293,11 @@ def one_step(**changes) -> EpisodeBatch:
     ("changes", "error", "message"),
     [
         ({"actions": [[1, 0]]}, ValueError, r"^actions must have the shape"),
-        ({"states": [[0.0]]}, TypeError, "^states must be an array of integers"),
+        (
+            {"states": [[0.0]]},
+            TypeError,
+            "^states must be an array of integers",
+        ),
         ({"decided": [[1]]}, TypeError, "^decided must be an array of bool"),
         ({"rewards": [[np.nan]]}, ValueError, "^rewards must be finite"),
         ({"rewards": [["1"]]}, TypeError, "^rewards must be a numeric array"),
@@ -332,7 +347,12 @@ def test_a_batch_written_by_hand_is_stored_read_only() -> None:
             {},
             "^log_policy must hold log-probabilities",
         ),
-        (np.zeros((1, 4, 4)), {}, {}, "^log_policy must hold log-probabilities"),
+        (
+            np.zeros((1, 4, 4)),
+            {},
+            {},
+            "^log_policy must hold log-probabilities",
+        ),
         (
             np.where(np.eye(4)[np.zeros((1, 4), int)] > 0, 0.0, -np.inf),
             {},
@@ -370,7 +390,80 @@ def test_sampling_refuses_a_horizon_of_0_and_batches_beyond_memory() -> None:
     env = lake(**TINY)
     with pytest.raises(ValueError, match="with a horizon H of at least 1"):
         sample_episodes(env, np.zeros((0, 4, 4)), episodes=2, seed=0)
-    with pytest.raises(ValueError, match=r"^episodes=1,000,000,000,000 of 3 steps asks for .* GiB"):
+    with pytest.raises(
+        ValueError,
+        match=r"^episodes=1,000,000,000,000 of 3 steps asks for .* GiB",
+    ):
         sample_episodes(env, np.full((3, 4, 4), 0.25), episodes=10**12)
-    with pytest.raises(TypeError, match="^policy must hold numbers, got booleans"):
-        sample_episodes(env, np.eye(4, dtype=bool)[np.zeros((3, 4), int)], episodes=1)
+    with pytest.raises(
+        TypeError, match="^policy must hold numbers, got booleans"
+    ):
+        sample_episodes(
+            env, np.eye(4, dtype=bool)[np.zeros((3, 4), int)], episodes=1
+        )
+
+
+def test_train_tabular_settings_are_keywords_in_its_signature() -> None:
+    parameters = inspect.signature(train_tabular).parameters
+    assert parameters["batch_episodes"].default == 200
+    assert parameters["step_size"].default == 0.2
+    assert parameters["progress"].default is None
+    assert all(
+        p.kind is inspect.Parameter.KEYWORD_ONLY
+        for name, p in parameters.items()
+        if name != "env"
+    )
+    assert not any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def test_old_names_of_train_tabular_warn_and_still_work() -> None:
+    new = train_tabular(
+        lake(**TINY), horizon=3, alpha=0.5, env_steps=600, seed=0
+    )
+    with pytest.warns(
+        FutureWarning,
+        match=r"^train_tabular\(steps=\.\.\.\) is now train_tabular\(env_steps",
+    ):
+        old = train_tabular(
+            lake(**TINY), horizon=3, alpha=0.5, steps=600, seed=0
+        )
+    assert np.array_equal(old.history["kl"], new.history["kl"])
+    with pytest.warns(FutureWarning, match=r"history\['kl'\]"):
+        kls = old.kl_history
+    assert np.array_equal(kls, new.history["kl"])
+    with pytest.warns(FutureWarning, match=r"history\['env_steps'\]"):
+        steps = old.env_steps
+    assert np.array_equal(steps, new.history["env_steps"])
+    with pytest.raises(TypeError, match="got both steps and env_steps"):
+        train_tabular(
+            lake(**TINY), horizon=3, alpha=0.5, steps=600, env_steps=600
+        )
+
+
+def test_train_tabular_progress_bar(capsys) -> None:
+    train_tabular(
+        lake(**TINY),
+        horizon=3,
+        alpha=0.5,
+        env_steps=300,
+        seed=0,
+        progress=True,
+    )
+    assert "train_tabular" in capsys.readouterr().err
+    train_tabular(
+        lake(**TINY),
+        horizon=3,
+        alpha=0.5,
+        env_steps=300,
+        seed=0,
+        progress=False,
+    )
+    assert capsys.readouterr().err == ""
+    with pytest.raises(
+        TypeError, match="^progress must be True, False or None"
+    ):
+        train_tabular(
+            lake(**TINY), horizon=3, alpha=0.5, env_steps=300, progress=1
+        )

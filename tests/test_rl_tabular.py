@@ -595,7 +595,11 @@ def test_kl_by_gaps_agrees_with_the_identity_and_is_never_negative(
 @pytest.mark.parametrize(
     ("build", "error", "message"),
     [
-        (lambda m: m.replace(P=m.P.astype(str)), TypeError, "^P must be a numeric"),
+        (
+            lambda m: m.replace(P=m.P.astype(str)),
+            TypeError,
+            "^P must be a numeric",
+        ),
         (lambda m: m.replace(R=m.R > 0), TypeError, "^R must hold numbers"),
         (
             lambda m: m.replace(initial=m.initial > 0.5),
@@ -625,7 +629,9 @@ def test_kl_by_gaps_agrees_with_the_identity_and_is_never_negative(
             "^alpha=1e-320 is too small for this model",
         ),
         (
-            lambda m: soft_values(np.eye(2, dtype=bool)[[0, 1, 0]], m, alpha=1.0),
+            lambda m: soft_values(
+                np.eye(2, dtype=bool)[[0, 1, 0]], m, alpha=1.0
+            ),
             TypeError,
             "^policy must hold numbers, got booleans",
         ),
@@ -635,7 +641,9 @@ def test_kl_by_gaps_agrees_with_the_identity_and_is_never_negative(
             "^policy must be a numeric array",
         ),
         (
-            lambda m: soft_value_iteration(m, alpha=1.0, prior=np.full((3, 2), "0.5")),
+            lambda m: soft_value_iteration(
+                m, alpha=1.0, prior=np.full((3, 2), "0.5")
+            ),
             TypeError,
             "^prior must be a numeric array",
         ),
@@ -676,7 +684,8 @@ def test_enumeration_counts_before_it_lists() -> None:
     small = tabular_mdp(slippery, horizon=3)
     n = len(enumerate_trajectories(small).rewards)
     with pytest.raises(
-        ValueError, match=f"^max_trajectories is {n - 1:,}, but this model has {n:.4g} "
+        ValueError,
+        match=f"^max_trajectories is {n - 1:,}, but this model has {n:.4g} ",
     ):
         enumerate_trajectories(small, max_trajectories=n - 1)
     assert len(enumerate_trajectories(small, max_trajectories=n).rewards) == n

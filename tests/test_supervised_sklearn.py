@@ -1,4 +1,4 @@
-"""klcourse's estimators pass scikit-learn's own estimator checks (scikit-learn is a test dependency only)."""
+"""klcourse's four estimators pass scikit-learn's own estimator checks (scikit-learn is a test dependency only)."""
 
 from __future__ import annotations
 
@@ -19,34 +19,47 @@ from klcourse.supervised import (
     make_classification_task,
     make_regression_task,
 )
+from klcourse.variational import VAE, VIBClassifier
 
-# Each exemption is a deliberate difference from scikit-learn, the same for both estimators.
+# Each exemption is a deliberate difference from scikit-learn.
+COMPLEX = (
+    "complex input is a TypeError naming the argument ('X must be real, got complex values'), "
+    "klcourse's rule for a wrong type; scikit-learn expects a ValueError 'Complex data not supported'"
+)
+Y_2D = (
+    "a column-vector y of shape (n, 1) is refused with a ValueError instead of being ravelled with "
+    "a DataConversionWarning: klcourse never reshapes input silently, and for the Classifier a 2-D y "
+    "means one probability vector per row (soft labels)"
+)
+UNFITTED = (
+    "predicting before fit raises klcourse.exceptions.NotFittedError, a ValueError and AttributeError "
+    "like scikit-learn's, but not a subclass of sklearn.exceptions.NotFittedError: that would make "
+    "scikit-learn a run-time dependency"
+)
 EXEMPTIONS = {
-    "check_complex_data": (
-        "complex input is a TypeError naming the argument ('X must be real, got complex values'), "
-        "klcourse's rule for a wrong type; scikit-learn expects a ValueError 'Complex data not supported'"
-    ),
-    "check_supervised_y_2d": (
-        "a column-vector y of shape (n, 1) is refused with a ValueError instead of being ravelled with "
-        "a DataConversionWarning: klcourse never reshapes input silently, and for the Classifier a 2-D y "
-        "means one probability vector per row (soft labels)"
-    ),
-    "check_estimators_unfitted": (
-        "predicting before fit raises klcourse.supervised.NotFittedError, a ValueError and AttributeError "
-        "like scikit-learn's, but not a subclass of sklearn.exceptions.NotFittedError: that would make "
-        "scikit-learn a run-time dependency"
-    ),
+    "check_complex_data": COMPLEX,
+    "check_supervised_y_2d": Y_2D,
+    "check_estimators_unfitted": UNFITTED,
 }
+#: The VAE has no predict (check_estimators_unfitted does not apply) and no
+#: target (nor does check_supervised_y_2d).
+VAE_EXEMPTIONS = {"check_complex_data": COMPLEX}
 
 # Small and seeded: the whole suite takes seconds, and fit is idempotent (check_fit_idempotent).
+# The VAE binarizes its input at 0 (binarize=0.0): scikit-learn's checks feed
+# real-valued data, which the Bernoulli decoder cannot model as it is.
 ESTIMATORS = [
     Classifier((16,), epochs=20, seed=0),
     Regressor((16,), epochs=20, seed=0),
     Regressor((16,), likelihood="mixture", n_components=2, epochs=20, seed=0),
+    VAE(hidden=(8,), epochs=3, seed=0, binarize=0.0),
+    VIBClassifier(hidden=(16,), epochs=20, lr=1e-2, seed=0),
 ]
 
 
 def expected_failed_checks(estimator) -> dict[str, str]:
+    if isinstance(estimator, VAE):
+        return VAE_EXEMPTIONS
     return EXEMPTIONS
 
 
@@ -76,6 +89,44 @@ def test_at_most_three_exemptions_per_estimator() -> None:
 def test_scikit_learn_sees_a_classifier_and_a_regressor() -> None:
     assert is_classifier(Classifier()) and not is_regressor(Classifier())
     assert is_regressor(Regressor()) and not is_classifier(Regressor())
+    assert is_classifier(VIBClassifier()) and not is_regressor(VIBClassifier())
+    assert not is_classifier(VAE()) and not is_regressor(VAE())
+
+
+def test_vae_and_vib_repr_params_and_clone() -> None:
+    """The protocol the supervised models had, now on the variational ones."""
+    assert repr(VAE()) == "VAE()"
+    assert (
+        repr(VAE(3, beta=0.5, epochs=4))
+        == "VAE(latent_dim=3, beta=0.5, epochs=4)"
+    )
+    assert repr(VIBClassifier(beta=0.1)) == "VIBClassifier(beta=0.1)"
+    assert VIBClassifier().get_params()["beta"] == 1e-3
+    assert set(VAE().get_params()) == {
+        "batch_size",
+        "beta",
+        "binarize",
+        "epochs",
+        "free_bits",
+        "hidden",
+        "kl_warmup",
+        "latent_dim",
+        "lr",
+        "progress",
+        "seed",
+    }
+    X = np.eye(4)[[0, 1, 2, 3] * 5]
+    vae = VAE(hidden=(4,), epochs=2, seed=0).fit(X)
+    copy = clone(vae)
+    assert type(copy) is VAE and not hasattr(copy, "encoder_")
+    assert np.array_equal(copy.fit(X).encode(X)[0], vae.encode(X)[0])
+    with pytest.raises(ValueError, match="'depth' is not a parameter of VAE"):
+        VAE().set_params(depth=3)
+    labels = np.array(["a", "b", "c", "d"])[np.arange(20) % 4]
+    vib = VIBClassifier(hidden=(4,), epochs=2, seed=0).fit(X, labels)
+    assert vib.classes_.tolist() == ["a", "b", "c", "d"]
+    assert set(vib.predict(X)) <= set(labels)
+    assert clone(vib).set_params(beta=0.2).beta == 0.2
 
 
 @pytest.mark.parametrize("seed", [3, np.random.default_rng(3)])

@@ -52,12 +52,49 @@ def test_importing_klcourse_does_not_change_the_setting() -> None:
         "import torch; torch.set_num_threads(2); import klcourse, klcourse.rl;"
         "print(torch.get_num_threads())"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "2"
 
 
-@pytest.mark.parametrize(("bad", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)])
-def test_set_torch_threads_refuses_bad_counts(bad: object, error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (1.5, TypeError),
+        (True, TypeError),
+        ("2", TypeError),
+    ],
+)
+def test_set_torch_threads_refuses_bad_counts(
+    bad: object, error: type[Exception]
+) -> None:
     with pytest.raises(error, match="^n must be"):
         klcourse.set_torch_threads(bad)  # type: ignore[arg-type]
     assert klcourse.set_torch_threads(1) == 1  # the setting did not change
+
+
+def test_without_torch_loaded_nothing_loads_it() -> None:
+    """A klcourse call that starts before torch is imported leaves it unloaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from klcourse._threads import limited_threads, "
+        "torch_threads\n"
+        "with torch_threads(): pass\n"
+        "limited_threads(lambda: None)()\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"

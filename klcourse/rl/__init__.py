@@ -4,13 +4,24 @@
   :func:`soft_values`, :func:`trajectory_kl`, :func:`state_distribution`,
   :func:`enumerate_trajectories` -- the exact optimal-trajectory distribution
   of small tabular MDPs, for any reference policy, and the reverse KL to it;
+- :func:`stationary_projection` -- the best policy that cannot see the time
+  step, in either direction of the KL;
 - :func:`train_tabular`, :func:`sample_episodes`,
   :func:`natural_gradient_step` -- a tabular agent that learns from sampled
   episodes only and reaches the exact minimum;
 - :class:`MaxEntReinforce` -- maximum-entropy REINFORCE on Gymnasium
-  environments, with its settings in one :class:`ReinforceConfig`.
+  environments; its settings are keyword arguments, kept as one
+  :class:`ReinforceConfig` record.
+
+The modules: ``tabular`` (exact), ``projection`` (stationary policies),
+``natural`` (the tabular agent),
+``reinforce`` (the REINFORCE algorithm), ``config`` (its settings),
+``wrappers`` (``TimeIndexed`` and ``policy_table``); files whose names
+start with an underscore hold what these share (the table arithmetic, the
+networks, the environment plumbing, saving and loading).
 """
 
+from klcourse.rl.config import ReinforceConfig
 from klcourse.rl.natural import (
     EpisodeBatch,
     TabularTraining,
@@ -18,12 +29,8 @@ from klcourse.rl.natural import (
     sample_episodes,
     train_tabular,
 )
-from klcourse.rl.reinforce import (
-    Episode,
-    MaxEntReinforce,
-    Policy,
-    ReinforceConfig,
-)
+from klcourse.rl.projection import StationaryProjection, stationary_projection
+from klcourse.rl.reinforce import Episode, MaxEntReinforce, Policy
 from klcourse.rl.tabular import (
     SoftOptimum,
     SoftValues,
@@ -47,6 +54,7 @@ __all__ = [
     "ReinforceConfig",
     "SoftOptimum",
     "SoftValues",
+    "StationaryProjection",
     "TabularMDP",
     "TabularTraining",
     "TimeIndexed",
@@ -59,6 +67,7 @@ __all__ = [
     "soft_value_iteration",
     "soft_values",
     "state_distribution",
+    "stationary_projection",
     "tabular_mdp",
     "train_tabular",
     "trajectory_kl",

@@ -1,12 +1,14 @@
 """Command line: train and evaluate a max-entropy REINFORCE agent.
 
-python -m klcourse.rl train --env CartPole-v1 --alpha 0.01 --steps 200000 --seed 0 --out run/
+python -m klcourse.rl train --env CartPole-v1 --alpha 0.01 --env-steps 200000 --seed 0 --out run/
 python -m klcourse.rl evaluate run/
 
 The training options are the fields of :class:`klcourse.rl.ReinforceConfig`,
 with its defaults and descriptions (``python -m klcourse.rl train --help``).
 A wrong option stops the command before any work with one line,
-``python -m klcourse.rl train: error: argument --steps: ...``, and exit code 2.
+``python -m klcourse.rl train: error: argument --env-steps: ...``, and exit
+code 2. ``--steps`` is the old name of ``--env-steps``: it still works, with a
+``FutureWarning``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ import dataclasses
 import json
 import sys
 import typing
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from klcourse.rl.reinforce import MaxEntReinforce, ReinforceConfig
+from klcourse._history import History
+from klcourse.rl.config import ReinforceConfig
+from klcourse.rl.reinforce import MaxEntReinforce
 
 
 def _flag_name(name: str) -> str:
@@ -117,13 +123,33 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+class _OldName(argparse.Action):
+    """An option's old name: it sets the new one, with a FutureWarning."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        new = _flag_name(self.dest)
+        warnings.warn(
+            f"{option_string} is now {new}; {option_string} will be removed "
+            "in a later release",
+            FutureWarning,
+            stacklevel=2,
+        )
+        setattr(namespace, self.dest, values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m klcourse.rl`` (subcommands ``train`` and ``evaluate``).
 
     Examples
     --------
     >>> args = build_parser().parse_args(["train", "--out", "run"])
-    >>> args.command, args.env, args.steps
+    >>> args.command, args.env, args.env_steps
     ('train', 'CartPole-v1', 200000)
     """
     parser = argparse.ArgumentParser(
@@ -148,11 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="gymnasium.make arguments, e.g. '{\"is_slippery\": false}'",
     )
     train.add_argument(
-        "--steps",
+        "--env-steps",
         type=_count,
         default=200_000,
         help="environment steps to train for, a positive integer "
         "(default: %(default)s)",
+    )
+    train.add_argument(
+        "--steps",
+        type=_count,
+        dest="env_steps",
+        default=argparse.SUPPRESS,
+        action=_OldName,
+        help="the old name of --env-steps (deprecated)",
     )
     train.add_argument(
         "--seed",
@@ -255,19 +289,19 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         config = config_from_args(args)
         agent = MaxEntReinforce(
             args.env,
-            config=config,
+            **dataclasses.asdict(config),
             seed=args.seed,
             env_kwargs=args.env_kwargs,
         )
     except (TypeError, ValueError) as error:  # a setting or env was wrong
         parser.error(f"argument {_option_of(str(error))}: {error}")
-    history = agent.train(args.steps, progress=args.progress)
+    history = agent.train(args.env_steps, progress=args.progress)
     out.mkdir(parents=True, exist_ok=True)
     agent.save(out / "agent.pt")
     with open(out / "history.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
+        writer = csv.writer(handle)
+        writer.writerow(list(history))  # one column per metric
+        writer.writerows(zip(*(c.tolist() for c in history.values())))
     _plot(
         history,
         out / "learning_curve.png",
@@ -277,9 +311,9 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         json.dumps(
             {
                 "out": str(out),
-                "updates": len(history),
+                "updates": history.n_rows,
                 "env_steps": agent.env_steps,
-                "final_mean_return": history[-1]["mean_return"],
+                "final_mean_return": float(history["mean_return"][-1]),
             }
         )
     )
@@ -295,7 +329,7 @@ def _option_of(message: str) -> str:
     return "--env"  # gymnasium refused the environment or its arguments
 
 
-def _plot(history: list[dict[str, float]], path: Path, *, title: str) -> None:
+def _plot(history: History, path: Path, *, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -304,17 +338,17 @@ def _plot(history: list[dict[str, float]], path: Path, *, title: str) -> None:
     from klcourse.plotting import COLORS, use_style
 
     use_style()
-    steps = [h["env_steps"] for h in history]
+    steps = history["env_steps"]
     fig, ax = plt.subplots()
     ax.plot(
         steps,
-        [h["mean_return"] for h in history],
+        history["mean_return"],
         color=COLORS["p"],
         label="mean return",
     )
     ax.plot(
         steps,
-        [h["mean_soft_return"] for h in history],
+        history["mean_soft_return"],
         color=COLORS["reverse"],
         label="mean soft return",
     )

@@ -26,13 +26,18 @@ into learning.
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
+from tqdm.auto import tqdm
 
+from klcourse._deprecation import renamed_keywords
+from klcourse._history import History
+from klcourse._progress import show_progress
 from klcourse._random import Seed, derive_seed, make_rng
 from klcourse._validation import (
     as_float_array,
@@ -45,14 +50,13 @@ from klcourse._validation import (
     probability_array,
     sum_tolerance,
 )
-from klcourse.rl.tabular import (
-    _MAX_SCALED_RETURN,
-    _kl_and_soft_return,
-    _log_prior,
-    _table_shape,
-    soft_value_iteration,
-    tabular_mdp,
+from klcourse.rl._tables import (
+    MAX_SCALED_RETURN,
+    kl_and_soft_return,
+    log_prior_table,
+    table_shape,
 )
+from klcourse.rl.tabular import soft_value_iteration, tabular_mdp
 
 __all__ = [
     "EpisodeBatch",
@@ -294,7 +298,7 @@ def _step_inputs(
         )
     alpha = positive_float(alpha, "alpha")
     step = positive_float(step_size, "step_size", maximum=1.0)
-    log_prior = _log_prior(prior, log_pi.shape)
+    log_prior = log_prior_table(prior, log_pi.shape)
     _check_batch_fits(batch, log_pi, log_prior, alpha)
     return log_pi, log_prior, alpha, step
 
@@ -335,10 +339,10 @@ def _check_batch_fits(
                 )
             )
     largest = float(np.abs(batch.rewards).max())
-    if H * largest > alpha * _MAX_SCALED_RETURN or H * largest > 1e300:
+    if H * largest > alpha * MAX_SCALED_RETURN or H * largest > 1e300:
         raise ValueError(
             f"alpha={alpha!r} is too small for rewards up to {largest:g} "
-            f"over {H} steps: returns / alpha exceed {_MAX_SCALED_RETURN:g} "
+            f"over {H} steps: returns / alpha exceed {MAX_SCALED_RETURN:g} "
             "and the step would overflow float64"
         )
 
@@ -438,11 +442,10 @@ class TabularTraining:
     ----------
     policy : numpy.ndarray, shape (H, S, A)
         The learned policy pi_t(a | s).
-    kl_history : numpy.ndarray
-        The exact KL(q_pi || P) after each update, one entry per update.
-    env_steps : numpy.ndarray of int
-        Environment steps taken by the end of each update, one entry per
-        update.
+    history : History
+        One row per update (x-axis ``"env_steps"``): ``update`` (1, 2,
+        ...), ``env_steps`` (environment steps taken by the end of the
+        update) and ``kl``, the exact KL(q_pi || P) after it.
     min_kl : float
         The smallest KL any policy reaches (``SoftOptimum.min_kl``).
     settings : dict
@@ -453,32 +456,50 @@ class TabularTraining:
     --------
     >>> import gymnasium as gym
     >>> env = gym.make("FrozenLake-v1", is_slippery=False)
-    >>> run = train_tabular(env, horizon=6, alpha=0.5, steps=2_000, seed=0)
-    >>> run.policy.shape, len(run.kl_history) == len(run.env_steps)
-    ((6, 16, 4), True)
+    >>> run = train_tabular(env, horizon=6, alpha=0.5, env_steps=2_000, seed=0)
+    >>> run.policy.shape, run.history.x, list(run.history)
+    ((6, 16, 4), 'env_steps', ['update', 'env_steps', 'kl'])
     >>> run.settings
     {'batch_episodes': 200, 'step_size': 0.2}
     """
 
     policy: NDArray[np.float64]
-    kl_history: NDArray[np.float64]
-    env_steps: NDArray[np.int64]
+    history: History
     min_kl: float
     settings: dict[str, Any]
 
+    @property
+    def kl_history(self) -> NDArray[np.float64]:
+        """Deprecated: ``history["kl"]``."""
+        return self._moved("kl_history", "kl")
 
-_AGENT_SETTINGS = {"batch_episodes": 200, "step_size": 0.2}
+    @property
+    def env_steps(self) -> NDArray[np.int64]:
+        """Deprecated: ``history["env_steps"]``."""
+        return self._moved("env_steps", "env_steps")
+
+    def _moved(self, old: str, column: str) -> NDArray[Any]:
+        warnings.warn(
+            f"TabularTraining.{old} is now TabularTraining.history"
+            f"[{column!r}]; {old} will be removed in a later release",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return self.history[column]
 
 
+@renamed_keywords(steps="env_steps")
 def train_tabular(
     env: Any,
     *,
     horizon: int,
     alpha: float,
-    steps: int,
-    seed: Seed = None,
+    env_steps: int,
+    batch_episodes: int = 200,
+    step_size: float = 0.2,
     prior: ArrayLike | None = None,
-    **agent_settings: Any,
+    seed: Seed = None,
+    progress: bool | None = None,
 ) -> TabularTraining:
     """Train the time-indexed tabular agent on a toy-text environment.
 
@@ -494,18 +515,22 @@ def train_tabular(
     horizon : int
         Decisions per episode H.
     alpha : float
-        Temperature (> 0).
-    steps : int
+        Temperature (> 0), the weight of the KL to the prior.
+    env_steps : int
         Environment steps to train for (the last batch may overshoot).
-    seed : int, numpy.random.Generator or None, optional
-        Seeds the actions and the environment's resets.
+        Formerly ``steps``, which still works with a ``FutureWarning``.
+    batch_episodes : int, default 200
+        Episodes per update.
+    step_size : float, default 0.2
+        lambda of :func:`natural_gradient_step`, in (0, 1].
     prior : array_like, shape (S, A) or (H, S, A), optional
         The reference policy pi_ref (uniform if omitted); the agent never
         takes an action the prior forbids.
-    **agent_settings
-        ``batch_episodes`` (int, default 200): episodes per update;
-        ``step_size`` (float in (0, 1], default 0.2): lambda of
-        :func:`natural_gradient_step`.
+    seed : int, numpy.random.Generator or None, optional
+        Seeds the actions and the environment's resets.
+    progress : bool or None, optional
+        Show a progress bar of the environment steps; None shows one only
+        in interactive use (a terminal or Jupyter).
 
     Returns
     -------
@@ -515,44 +540,51 @@ def train_tabular(
     --------
     >>> import gymnasium as gym
     >>> env = gym.make("FrozenLake-v1", desc=["SF", "FG"], is_slippery=False)
-    >>> run = train_tabular(env, horizon=3, alpha=0.5, steps=3_000, seed=0)
-    >>> bool(run.kl_history[-1] - run.min_kl < 0.1)
+    >>> run = train_tabular(env, horizon=3, alpha=0.5, env_steps=3_000, seed=0)
+    >>> bool(run.history["kl"][-1] - run.min_kl < 0.1)
     True
     """
-    unknown = sorted(set(agent_settings) - set(_AGENT_SETTINGS))
-    if unknown:
-        raise TypeError(
-            f"{unknown[0]} is not a setting of the tabular agent; the "
-            f"settings are {', '.join(_AGENT_SETTINGS)}"
-        )
-    settings = {**_AGENT_SETTINGS, **agent_settings}
-    batch_episodes = positive_int(settings["batch_episodes"], "batch_episodes")
-    step_size = positive_float(settings["step_size"], "step_size", maximum=1.0)
+    batch_episodes = positive_int(batch_episodes, "batch_episodes")
+    step_size = positive_float(step_size, "step_size", maximum=1.0)
     alpha = positive_float(alpha, "alpha")
-    steps = positive_int(steps, "steps")
+    env_steps = positive_int(env_steps, "env_steps")
+    show = show_progress(progress)
     mdp = tabular_mdp(env, horizon=horizon)
-    log_prior = _log_prior(prior, _table_shape(mdp))
+    log_prior = log_prior_table(prior, table_shape(mdp))
     optimum = soft_value_iteration(mdp, alpha=alpha, prior=prior)
     rng = make_rng(seed)
     own_env = copy.deepcopy(_toy_text(env))
     log_pi = log_prior.copy()  # start at the prior
-    kl_history, env_steps, taken = [], [], 0
-    while taken < steps:
-        batch = sample_episodes(
-            own_env, np.exp(log_pi), episodes=batch_episodes, seed=rng
-        )
-        taken += batch.env_steps
-        log_pi = natural_gradient_step(
-            log_pi, batch, alpha=alpha, step_size=step_size, prior=prior
-        )
-        # trajectory_kl's KL, without recomputing log Z at every update
-        kl, _, _ = _kl_and_soft_return(np.exp(log_pi), mdp, alpha, prior)
-        kl_history.append(kl)
-        env_steps.append(taken)
+    kls: list[float] = []
+    steps_taken: list[int] = []
+    taken = 0
+    with tqdm(
+        total=env_steps, disable=not show, unit="step", desc="train_tabular"
+    ) as bar:
+        while taken < env_steps:
+            batch = sample_episodes(
+                own_env, np.exp(log_pi), episodes=batch_episodes, seed=rng
+            )
+            taken += batch.env_steps
+            log_pi = natural_gradient_step(
+                log_pi, batch, alpha=alpha, step_size=step_size, prior=prior
+            )
+            # trajectory_kl's KL, without recomputing log Z at every update
+            kl, _, _ = kl_and_soft_return(np.exp(log_pi), mdp, alpha, prior)
+            kls.append(kl)
+            steps_taken.append(taken)
+            bar.update(min(taken, env_steps) - bar.n)
+    history = History(
+        {
+            "update": np.arange(1, len(kls) + 1),
+            "env_steps": np.array(steps_taken, dtype=np.int64),
+            "kl": np.array(kls),
+        },
+        x="env_steps",
+    )
     return TabularTraining(
         np.exp(log_pi),
-        np.array(kl_history),
-        np.array(env_steps, dtype=np.int64),
+        history,
         optimum.min_kl,
         {"batch_episodes": batch_episodes, "step_size": step_size},
     )

@@ -1,11 +1,12 @@
-"""Maximum-entropy REINFORCE on Gymnasium, in one file (chapter 5).
+"""Maximum-entropy REINFORCE on Gymnasium: the algorithm (chapter 5).
 
 The agent maximises the soft return
 
     J_alpha(pi) = E[ sum_t gamma^t (r_t - alpha log(pi(a_t|s_t) / prior(a_t))) ],
 
-which with gamma = 1 is -alpha KL(q_pi || P) + const for the optimal-trajectory
-distribution P(tau) ∝ exp(sum_t r_t / alpha) (the prior is uniform for discrete
+which is -alpha KL(q_pi || P) + const for the optimal-trajectory distribution
+P(tau) ∝ exp(sum_t r_t / alpha) (with gamma < 1, of the process that ends each
+step with probability 1 - gamma) (the prior is uniform for discrete
 actions and absent, i.e. 1, for continuous ones, which makes the penalty
 -alpha log pi, the entropy form). The soft reward enters the reward-to-go:
 
@@ -37,30 +38,24 @@ the gradient of J_alpha (Nota and Thomas, 2020). The default normalisation of
 the advantages (by the batch's own mean and standard deviation) also makes
 the estimate slightly biased.
 
-Episodes end at ``terminated`` or ``truncated``. A truncation (a time limit) is the
-end of the finite horizon that the objective sums over, so the return is not
-bootstrapped past it -- the same horizon the exact tabular check uses.
+Episodes end at ``terminated`` or ``truncated``. A truncation (a time limit)
+is the end of the finite horizon that the objective sums over, so the return
+is not bootstrapped past it -- the same horizon the exact tabular check uses.
 
-The agent's settings are defined once, in :class:`ReinforceConfig`: the
-constructor checks its keyword arguments into one, :meth:`MaxEntReinforce.save`
-writes it out, and the command line (``python -m klcourse.rl``) builds its
-options from its fields.
+Beside this module: the settings in :mod:`klcourse.rl.config`
+(:class:`ReinforceConfig`), the networks in ``_networks.py``, the environment
+plumbing (making, encoding, playing episodes side by side) in
+``_environments.py`` and saving and loading in ``_persistence.py``.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
-import itertools
-import json
 import math
-import os
-import pickle
 import time
-import typing
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +63,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import nn
 from tqdm.auto import tqdm
 
+from klcourse._deprecation import renamed_keywords
+from klcourse._history import History
 from klcourse._progress import show_progress
 from klcourse._random import (
     Seed,
@@ -80,323 +76,71 @@ from klcourse._random import (
     torch_generator,
 )
 from klcourse._threads import limited_threads
-from klcourse._validation import (
-    as_float_array,
-    check_bool,
-    check_choice,
-    check_size,
-    detached,
-    positive_float,
-    positive_int,
+from klcourse._validation import check_bool, check_size, positive_int
+from klcourse.rl._environments import (
+    EnvSource,
+    Episode,
+    check_episodes,
+    flatten,
+    play_episodes,
 )
+from klcourse.rl._networks import Policy, mlp
+from klcourse.rl._persistence import load_agent, save_agent
+from klcourse.rl._rows import RowsHistory
+from klcourse.rl.config import ReinforceConfig, describe_settings
 
 __all__ = ["Episode", "MaxEntReinforce", "Policy", "ReinforceConfig"]
 
 D = torch.distributions
 
+#: The columns of ``MaxEntReinforce.history``, one row per update.
+HISTORY_COLUMNS = (
+    "update",
+    "env_steps",
+    "mean_return",
+    "mean_soft_return",
+    "entropy",
+    "wall_time",
+)
 
-def _setting(default: Any, help: str, **extra: Any) -> Any:
-    """A dataclass field with its command-line help (and choices) as metadata."""
-    return field(default=default, metadata={"help": help, **extra})
+_SETTINGS = tuple(f.name for f in dataclasses.fields(ReinforceConfig))
 
 
-@dataclass(frozen=True)
-class ReinforceConfig:
-    """The settings of a :class:`MaxEntReinforce` agent, checked when made.
+def _config_as_settings(init: Callable[..., None]) -> Callable[..., None]:
+    """Accept the old ``config=ReinforceConfig(...)`` with a FutureWarning.
 
-    This is the one place where the agent's settings, their defaults and their
-    descriptions are written down: the agent's constructor checks its keyword
-    arguments into a ``ReinforceConfig``, :meth:`MaxEntReinforce.save` stores
-    it, and ``python -m klcourse.rl train`` has one option per field, with the
-    same default. Wrong types raise ``TypeError``, wrong values ``ValueError``.
-
-    Parameters
-    ----------
-    {settings}
-
-    Examples
-    --------
-    >>> config = ReinforceConfig(alpha=0.1, hidden=[32, 32])
-    >>> config.hidden, config.gamma, config.baseline
-    ((32, 32), 1.0, 'value')
-    >>> try:
-    ...     ReinforceConfig(gamma=1.5)
-    ... except ValueError as error:
-    ...     print(error)
-    gamma must be at most 1.0, got 1.5
+    Its fields become the keyword arguments they stand for; passing a
+    setting beside it is refused, so that the two cannot disagree.
     """
 
-    alpha: float = _setting(
-        0.01, "temperature of the entropy term (>= 0; 0 is plain REINFORCE)"
-    )
-    gamma: float = _setting(
-        1.0, "discount in (0, 1]; 1 makes the objective exactly the reverse KL"
-    )
-    lr: float = _setting(
-        1e-2, "learning rate of the policy and of the value baseline"
-    )
-    hidden: tuple[int, ...] = _setting(
-        (64,),
-        "hidden layer widths of the policy and value networks "
-        "(none: linear, a table of logits on one-hot observations)",
-    )
-    batch_steps: int = _setting(
-        2_000,
-        "environment steps per update, approximately: a batch is as many "
-        "whole episodes as held this many steps at the previous batch's mean "
-        "episode length (the first batch has num_envs episodes)",
-    )
-    num_envs: int = _setting(
-        8,
-        "environments run side by side, so that one forward pass of the "
-        "policy acts in all of them; a batch's episodes are shared out "
-        "among them",
-    )
-    baseline: str = _setting(
-        "value",
-        "'value': a learned state-value network; 'mean': at each time step, "
-        "the mean return of the batch's other episodes (leave-one-out); "
-        "'none': no baseline",
-        choices=("value", "mean", "none"),
-    )
-    normalize_advantages: bool = _setting(
-        True,
-        "centre the advantages of each batch on their mean and rescale them "
-        "to unit variance (a per-batch step size and baseline, computed from "
-        "the batch itself: the estimate is then slightly biased)",
-    )
-    optimizer: str = _setting(
-        "adam",
-        "'adam' suits networks; 'sgd' suits tables of logits, where Adam's "
-        "per-parameter scaling blows up the noisy gradients of rarely "
-        "visited states",
-        choices=("adam", "sgd"),
-    )
-
-    def __post_init__(self) -> None:
-        assign = functools.partial(object.__setattr__, self)
-        assign("alpha", positive_float(self.alpha, "alpha", allow_zero=True))
-        assign("gamma", positive_float(self.gamma, "gamma", maximum=1.0))
-        assign("lr", positive_float(self.lr, "lr"))
-        assign("hidden", _check_hidden(self.hidden))
-        assign("batch_steps", positive_int(self.batch_steps, "batch_steps"))
-        assign("num_envs", positive_int(self.num_envs, "num_envs"))
-        if self.num_envs > self.batch_steps:
-            raise ValueError(
-                f"num_envs must be at most batch_steps ({self.batch_steps}): "
-                "a batch of that many steps has no more episodes than steps, "
-                f"got {self.num_envs}"
-            )
-        for f in dataclasses.fields(self):
-            if "choices" in f.metadata:
-                check_choice(
-                    getattr(self, f.name), f.name, f.metadata["choices"]
+    @functools.wraps(init)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "config" in kwargs:
+            config = kwargs.pop("config")
+            if config is not None:
+                if not isinstance(config, ReinforceConfig):
+                    raise TypeError(
+                        "config must be a ReinforceConfig, "
+                        f"got {type(config).__name__}"
+                    )
+                both = sorted(set(kwargs) & set(_SETTINGS))
+                if both:
+                    raise TypeError(
+                        f"MaxEntReinforce() got both config and {both[0]}; "
+                        "pass the settings as keywords only"
+                    )
+                warnings.warn(
+                    "MaxEntReinforce(config=...) is deprecated: pass the "
+                    "settings as keywords, "
+                    "MaxEntReinforce(env, **dataclasses.asdict(config)); "
+                    "config will be removed in a later release",
+                    FutureWarning,
+                    stacklevel=2,
                 )
-        assign(
-            "normalize_advantages",
-            check_bool(self.normalize_advantages, "normalize_advantages"),
-        )
+                kwargs.update(dataclasses.asdict(config))
+        init(self, *args, **kwargs)
 
-    @classmethod
-    def _with(
-        cls, config: ReinforceConfig | None, settings: Mapping[str, Any]
-    ) -> ReinforceConfig:
-        """``config`` (or the defaults) with ``settings`` replacing its fields."""
-        if config is not None and not isinstance(config, cls):
-            raise TypeError(
-                f"config must be a ReinforceConfig, got {type(config).__name__}"
-            )
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(settings) - set(names))
-        if unknown:
-            raise TypeError(
-                f"{unknown[0]} is not a setting of MaxEntReinforce; "
-                f"the settings are {', '.join(names)}"
-            )
-        return dataclasses.replace(config or cls(), **settings)
-
-
-def _describe_settings(cls: type) -> None:
-    """Write the fields of a settings dataclass into its docstring's slot."""
-    hints = typing.get_type_hints(cls)
-    kinds = {float: "float", int: "int", bool: "bool", str: "str"}
-    lines = []
-    for f in dataclasses.fields(cls):
-        if "choices" in f.metadata:
-            kind = (
-                "{" + ", ".join(repr(c) for c in f.metadata["choices"]) + "}"
-            )
-        else:
-            kind = kinds.get(hints[f.name], "tuple of int")
-        lines += [
-            f"{f.name} : {kind}, default {f.default!r}",
-            f"    {f.metadata['help'][0].upper()}{f.metadata['help'][1:]}.",
-        ]
-    assert cls.__doc__ is not None
-    cls.__doc__ = cls.__doc__.replace("{settings}", "\n    ".join(lines))
-
-
-_describe_settings(ReinforceConfig)
-
-
-def _check_hidden(hidden: Any) -> tuple[int, ...]:
-    """``hidden`` as a tuple of positive layer widths, or a clear error."""
-    if isinstance(hidden, (str, bytes)) or not isinstance(
-        hidden, (Sequence, np.ndarray)
-    ):
-        raise TypeError(
-            "hidden must be a sequence of layer widths, "
-            f"got {type(hidden).__name__}"
-        )
-    return tuple(positive_int(w, "hidden") for w in hidden)
-
-
-def _mlp(
-    n_inputs: int, hidden: Sequence[int], n_outputs: int
-) -> nn.Sequential:
-    """Linear layers with tanh between them: ``hidden=()`` is one linear map.
-
-    Networks whose weights would not fit comfortably in memory are refused
-    (a ``ValueError`` naming ``hidden`` and the number of inputs).
-    """
-    widths = [n_inputs, *hidden]
-    check_size(  # the largest weight matrix
-        max(a * b for a, b in itertools.pairwise([*widths, n_outputs])),
-        f"hidden={tuple(hidden)} on {n_inputs:,} inputs (the env's encoded "
-        "observations)",
-        item_bytes=4,
-    )
-    layers: list[nn.Module] = []
-    for a, b in itertools.pairwise(widths):
-        layers += [nn.Linear(a, b, dtype=torch.float32), nn.Tanh()]
-    layers.append(nn.Linear(widths[-1], n_outputs, dtype=torch.float32))
-    return nn.Sequential(*layers)
-
-
-class Policy(nn.Module):
-    """An MLP from (encoded) observations to a torch action distribution.
-
-    Discrete actions: a Categorical over logits. Box actions: a diagonal Normal with
-    a state-independent log standard deviation. ``hidden=()`` gives a linear policy,
-    which on one-hot observations is exactly a table of logits.
-
-    Examples
-    --------
-    >>> policy = Policy(4, gym.spaces.Discrete(2), hidden=(8,))
-    >>> policy(torch.zeros(3, 4)).probs.shape
-    torch.Size([3, 2])
-    """
-
-    def __init__(
-        self, n_inputs: int, action_space: gym.Space, hidden: Sequence[int]
-    ) -> None:
-        super().__init__()
-        self.n_inputs = positive_int(n_inputs, "n_inputs")
-        if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
-            raise TypeError(
-                "action_space must be a gymnasium Discrete or Box space, "
-                f"got {type(action_space).__name__}"
-            )
-        hidden = _check_hidden(hidden)
-        self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = (
-            int(getattr(action_space, "n", 0))
-            if self.discrete
-            else int(np.prod(action_space.shape or ()))
-        )
-        self.body = _mlp(n_inputs, hidden, n_out)
-        if not self.discrete:
-            self.log_std = nn.Parameter(
-                torch.full((n_out,), -0.5, dtype=torch.float32)
-            )
-
-    def forward(self, obs: torch.Tensor) -> D.Distribution:
-        """The action distribution at encoded observations, (batch, n_inputs).
-
-        Real tensors and arrays of any float dtype are taken as float32 (the
-        network's precision); other shapes, NaN and infinities are refused.
-        """
-        if not isinstance(obs, torch.Tensor):
-            obs = torch.from_numpy(as_float_array(obs, "obs"))
-        if obs.is_complex() or obs.dtype == torch.bool:
-            raise TypeError(f"obs must be real numbers, got {obs.dtype}")
-        if obs.ndim != 2 or obs.shape[1] != self.n_inputs:
-            raise ValueError(
-                f"obs must have shape (batch, {self.n_inputs}), "
-                f"got {tuple(obs.shape)}"
-            )
-        obs = obs.detach().to(torch.float32)
-        if not torch.isfinite(obs).all():
-            raise ValueError("obs must be finite, got NaN or infinity")
-        out = self.body(obs)
-        if self.discrete:
-            return D.Categorical(logits=out)
-        return D.Independent(D.Normal(out, self.log_std.exp()), 1)
-
-
-@dataclass
-class Episode:
-    """One whole episode, step by step, as MaxEntReinforce.collect keeps it.
-
-    Attributes
-    ----------
-    obs : list of numpy.ndarray
-        The encoded observation before each step (see
-        :meth:`MaxEntReinforce.encode`).
-    actions : list
-        The action sampled at each step (unclipped, for ``Box`` actions).
-    rewards : list of float
-        The environment's reward for each step.
-    log_probs : list of float
-        log pi(a_t | s_t) of each action under the parameters that sampled
-        it. An update checks them against its own policy and refuses
-        episodes that other parameters sampled.
-
-    The lists grow together, one entry per step; ``log_probs`` may be left
-    empty only by episodes that are never used for an update.
-
-    Examples
-    --------
-    >>> episode = Episode()
-    >>> episode.rewards += [1.0, 1.0]
-    >>> sum(episode.rewards), len(episode.obs)
-    (2.0, 0)
-    """
-
-    obs: list[NDArray[np.float32]] = field(default_factory=list)
-    actions: list[Any] = field(default_factory=list)
-    rewards: list[float] = field(default_factory=list)
-    log_probs: list[float] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, list):
-                raise TypeError(
-                    f"{f.name} must be a list (one entry per step), "
-                    f"got {type(value).__name__}"
-                )
-        steps = len(self.obs)
-        for name in ("actions", "rewards", "log_probs"):
-            n = len(getattr(self, name))
-            if n != steps and not (name == "log_probs" and n == 0):
-                raise ValueError(
-                    f"{name} must have one entry per step: {steps} "
-                    f"observations, got {n} {name}"
-                )
-
-
-def _rebuildable(spec: Any) -> bool:
-    """Whether ``gymnasium.make(spec)`` rebuilds the environment that has ``spec``."""
-    if spec is None or any(
-        w.kwargs is None for w in getattr(spec, "additional_wrappers", ())
-    ):
-        return False
-    try:
-        spec.to_json()
-    except (TypeError, ValueError):
-        return False
-    return True
+    return wrapper
 
 
 class MaxEntReinforce:
@@ -413,8 +157,7 @@ class MaxEntReinforce:
         environment and for evaluation), or a function that builds one.
         Action space: ``Discrete`` or ``Box``; observation space: ``Box`` or
         ``Discrete`` (one-hot encoded).
-    config : ReinforceConfig, optional
-        The settings (the defaults of :class:`ReinforceConfig` if omitted).
+    {settings}
     seed : int, numpy.random.Generator or None, optional
         Source of all the agent's randomness: the initial weights, the actions
         sampled in training, the seeds of the environments and of evaluation.
@@ -423,16 +166,11 @@ class MaxEntReinforce:
         never read or changed.
     env_kwargs : dict, optional
         Extra arguments for ``gymnasium.make`` (with an id only).
-    **settings
-        Fields of :class:`ReinforceConfig` (``alpha``, ``gamma``, ``lr``,
-        ``hidden``, ``batch_steps``, ``num_envs``, ``baseline``,
-        ``normalize_advantages``, ``optimizer``), replacing those of
-        ``config``.
 
     Attributes
     ----------
     config : ReinforceConfig
-        The checked settings.
+        The checked settings, as one record (what :meth:`save` stores).
     policy : Policy
         Maps encoded observations to an action distribution.
     value : torch.nn.Sequential
@@ -440,8 +178,21 @@ class MaxEntReinforce:
         only with ``baseline="value"``.
     torch_optimizer : torch.optim.Optimizer
         Adam or SGD (``config.optimizer``) over the policy and value weights.
-    history : list of dict
-        One entry per update (also returned by :meth:`train`).
+    env_steps : int
+        Environment steps taken in training so far.
+    updates : int
+        Optimiser updates taken so far.
+    history : History
+        One row per update (x-axis ``"env_steps"``): ``update``,
+        ``env_steps``, ``mean_return``, ``mean_soft_return``, ``entropy``
+        and ``wall_time`` (seconds since the agent was made).
+
+    Notes
+    -----
+    The settings were once passed as ``config=ReinforceConfig(...)``; that
+    still works, with a ``FutureWarning``, and is refused beside a setting
+    given as a keyword. ``alpha`` is the weight of the KL to the reference
+    policy: the knob that chapters 6 and 7 call beta.
 
     Examples
     --------
@@ -449,74 +200,47 @@ class MaxEntReinforce:
     ...     "CartPole-v1", alpha=0.01, batch_steps=200, num_envs=2, seed=0
     ... )
     >>> history = agent.train(400, progress=False)
-    >>> sorted(history[0])
-    ['entropy', 'env_steps', 'mean_return', 'mean_soft_return', 'wall_time']
-    >>> agent.config.alpha, agent.config.num_envs
-    (0.01, 2)
+    >>> list(history)
+    ['update', 'env_steps', 'mean_return', 'mean_soft_return', 'entropy', 'wall_time']
+    >>> agent.config.alpha, agent.config.num_envs, history.x
+    (0.01, 2, 'env_steps')
     """
 
+    @_config_as_settings
     def __init__(
         self,
         env: str | gym.Env | Callable[[], gym.Env],
         *,
-        config: ReinforceConfig | None = None,
+        alpha: float = 0.01,
+        gamma: float = 1.0,
+        lr: float = 1e-2,
+        hidden: Sequence[int] = (64,),
+        batch_steps: int = 2_000,
+        num_envs: int = 8,
+        baseline: str = "value",
+        normalize_advantages: bool = True,
+        optimizer: str = "adam",
         seed: Seed = None,
         env_kwargs: Mapping[str, Any] | None = None,
-        **settings: Any,
     ) -> None:
-        self.config = ReinforceConfig._with(config, settings)
+        self.config = ReinforceConfig(
+            alpha=alpha,
+            gamma=gamma,
+            lr=lr,
+            hidden=hidden,  # type: ignore[arg-type]  # made a tuple
+            batch_steps=batch_steps,
+            num_envs=num_envs,
+            baseline=baseline,
+            normalize_advantages=normalize_advantages,
+            optimizer=optimizer,
+        )
         rng = make_rng(seed)
-        if env_kwargs is not None and not isinstance(env_kwargs, Mapping):
-            raise TypeError(
-                "env_kwargs must be a dict of gymnasium.make arguments, "
-                f"got {type(env_kwargs).__name__}"
-            )
-        self.env_kwargs = dict(env_kwargs or {})
-        for key in self.env_kwargs:
-            if not isinstance(key, str):
-                raise TypeError(
-                    "env_kwargs must have argument names (str) as keys, "
-                    f"got {key!r}"
-                )
-        if isinstance(env, str):
-            try:
-                gym.spec(env)
-            except gym.error.Error as error:
-                raise ValueError(
-                    f"env {env!r} is not a registered Gymnasium environment "
-                    f"id: {error}"
-                ) from error
-        elif not isinstance(env, gym.Env) and not callable(env):
-            raise TypeError(
-                "env must be an environment id, a gymnasium.Env or a "
-                f"function returning one, got {type(env).__name__}"
-            )
-        if self.env_kwargs and not isinstance(env, str):
-            raise TypeError(
-                "env_kwargs are gymnasium.make arguments: give env as an id "
-                "to use them"
-            )
-        self.env_id = env if isinstance(env, str) else None
-        # An instance is copied for every training environment and for
-        # evaluation, so that they never share state.
-        self._env_factory = (
-            (lambda: copy.deepcopy(env))
-            if isinstance(env, gym.Env)
-            else (None if isinstance(env, str) else env)
-        )
-        probe = self._probe_env()
-        self._env_spec = probe.spec
-        self.observation_space, self.action_space = (
-            probe.observation_space,
-            probe.action_space,
-        )
-        probe.close()
-        space = self.observation_space
-        self.n_inputs = (
-            int(space.n)
-            if isinstance(space, gym.spaces.Discrete)
-            else int(np.prod(space.shape or ()))
-        )
+        self.env_source = EnvSource(env, env_kwargs)
+        source = self.env_source
+        self.env_id, self.env_kwargs = source.env_id, source.env_kwargs
+        self.observation_space = source.observation_space
+        self.action_space = source.action_space
+        self.n_inputs = source.n_inputs
         if isinstance(self.action_space, gym.spaces.Discrete):
             self.log_prior = -math.log(int(self.action_space.n))
         else:
@@ -534,7 +258,7 @@ class MaxEntReinforce:
             self.policy = Policy(
                 self.n_inputs, self.action_space, self.config.hidden
             )
-            self.value = _mlp(self.n_inputs, self.config.hidden, 1)
+            self.value = mlp(self.n_inputs, self.config.hidden, 1)
         # the largest array a batch builds: its encoded observations
         check_size(
             self.config.batch_steps * self.n_inputs,
@@ -553,218 +277,57 @@ class MaxEntReinforce:
             if self.config.optimizer == "adam"
             else torch.optim.SGD(parameters, lr=self.config.lr)
         )
-        self.history: list[dict[str, float]] = []
+        self._rows: list[dict[str, float]] = []  # one per update in train
         self._envs: list[gym.Env] = []  # made on first use
         self._last_mean_length: float | None = None  # of the last batch
         self._start = time.perf_counter()
         self.env_steps = 0
+        self.updates = 0
 
-    # --- environments --------------------------------------------------------------------
-
-    def _make_env(self) -> gym.Env:
-        if self._env_factory is not None:
-            return self._env_factory()
-        assert self.env_id is not None
-        return gym.make(self.env_id, **self.env_kwargs)
-
-    def _probe_env(self) -> gym.Env:
-        """One environment, checked: a gymnasium.Env with supported spaces."""
-        try:
-            probe = self._make_env()
-        except (TypeError, ValueError, gym.error.Error) as error:
-            if not self.env_kwargs:
-                raise
-            raise TypeError(
-                f"env_kwargs {self.env_kwargs!r} were refused by "
-                f"gymnasium.make({self.env_id!r}): {error}"
-            ) from error
-        if not isinstance(probe, gym.Env):
-            raise TypeError(
-                "env must be an environment id, a gymnasium.Env or a "
-                f"function returning one; the function returned "
-                f"{type(probe).__name__}"
+    @property
+    def history(self) -> History:
+        """One row per update of :meth:`train` (see the class notes)."""
+        if not self._rows:
+            return RowsHistory(
+                {name: [] for name in HISTORY_COLUMNS}, x="env_steps"
             )
-        _check_spaces(
-            getattr(probe, "observation_space", None),
-            getattr(probe, "action_space", None),
-        )
-        return probe
+        return RowsHistory.from_rows(self._rows, x="env_steps")
 
-    def encode(self, obs: Any) -> NDArray[np.float32]:
-        """Observations as network inputs: one-hot for Discrete, flattened for Box. Shape (batch, n_inputs).
+    # --- training: collect -> soft returns -> loss -> update ---------------
 
-        ``obs`` is one observation or a batch of them, as for :meth:`act`.
-
-        Examples
-        --------
-        >>> lake = MaxEntReinforce("FrozenLake-v1", hidden=(), seed=0)
-        >>> lake.encode([0, 5]).shape
-        (2, 16)
-        """
-        batch, _ = self._as_batch(obs)
-        if isinstance(self.observation_space, gym.spaces.Discrete):
-            index = batch - int(self.observation_space.start)
-            encoded = np.zeros((len(batch), self.n_inputs), dtype=np.float32)
-            encoded[np.arange(len(batch)), index] = 1.0
-            return encoded
-        return batch.reshape(-1, self.n_inputs).astype(np.float32)
-
-    def _as_batch(self, obs: Any) -> tuple[NDArray[Any], bool]:
-        """``obs`` as a checked batch of raw observations; whether it was one.
-
-        A ``Box`` observation must be finite real numbers of the space's
-        shape; a ``Discrete`` one an integer state of the space.
-        """
-        space = self.observation_space
-        if isinstance(space, gym.spaces.Discrete):
-            single_shape: tuple[int, ...] = ()
-            array = np.asarray(detached(obs))
-            if array.dtype.kind not in "iu":  # bool, float, text, objects
-                raise TypeError(
-                    f"obs must be integer states of {space}, got "
-                    f"{array.tolist()!r} (dtype {array.dtype})"
-                )
-        else:
-            single_shape = tuple(space.shape or ())
-            array = as_float_array(obs, "obs")
-        if array.shape == single_shape:
-            batch, single = array[None], True
-        elif array.shape[1:] == single_shape and array.ndim > len(
-            single_shape
-        ):
-            batch, single = array, False
-        else:
-            raise ValueError(
-                f"obs must have shape {single_shape} (one observation) or "
-                f"(n, *{single_shape}) (a batch), got {array.shape}"
-            )
-        if isinstance(space, gym.spaces.Discrete):
-            if not np.all(
-                (batch >= space.start) & (batch < space.start + space.n)
-            ):
-                raise ValueError(
-                    f"obs must be states of {space}, got {array.tolist()!r}"
-                )
-        elif not np.all(np.isfinite(batch)):
-            raise ValueError("obs must be finite, got NaN or infinity")
-        return batch, single
-
-    def _sample(
-        self,
-        encoded: NDArray[np.float32],
-        generator: torch.Generator,
-        deterministic: bool = False,
-    ) -> tuple[NDArray[Any], NDArray[np.float32]]:
-        """Actions at encoded observations, and their log-probabilities.
-
-        The actions are sampled with ``generator`` (or are the policy's mode,
-        with ``deterministic``); ``log_probs[i]`` is log pi(actions[i] | obs i)
-        under the current parameters.
-        """
-        with torch.no_grad():
-            dist = self.policy(torch.from_numpy(encoded))
-            if isinstance(dist, D.Categorical):
-                if deterministic:
-                    actions = dist.probs.argmax(-1)
-                else:
-                    actions = torch.multinomial(
-                        dist.probs, 1, generator=generator
-                    )[:, 0]
-            else:
-                actions = dist.base_dist.loc  # the mean
-                if not deterministic:
-                    actions = actions + dist.base_dist.scale * torch.randn(
-                        actions.shape, generator=generator, dtype=actions.dtype
-                    )
-            return actions.numpy(), dist.log_prob(actions).numpy()
-
-    def _to_env(self, actions: NDArray[Any]) -> NDArray[Any]:
-        """Sampled actions as the environment takes them (Box actions clipped)."""
-        space = self.action_space
-        if isinstance(space, gym.spaces.Box):
-            # the sampled action is learned from; the env gets it clipped
-            clipped = np.clip(actions, space.low, space.high)
-            return clipped.reshape((-1, *space.shape)).astype(space.dtype)
-        return np.asarray(actions, dtype=np.int64)
-
-    @limited_threads
-    def act(self, obs: Any, *, deterministic: bool = False) -> NDArray[Any]:
-        """Actions of the policy for raw observations, ready for ``env.step``.
-
-        Parameters
-        ----------
-        obs : array_like
-            One observation as the environment returns it (shape
-            ``observation_space.shape``; an int for a ``Discrete`` space) or a
-            batch of them (one more leading axis of length n).
-        deterministic : bool, optional
-            Take the most likely action (the mean, for ``Box`` actions)
-            instead of sampling one.
-
-        Returns
-        -------
-        numpy.ndarray
-            One action (shape ``action_space.shape``: an int64 scalar for
-            ``Discrete`` actions) or n of them, shape
-            ``(n, *action_space.shape)``.
-            ``Box`` actions are clipped to the space's bounds. Sampling uses
-            the agent's own generator for acting, never the one training uses.
-
-        Examples
-        --------
-        >>> agent = MaxEntReinforce("CartPole-v1", seed=0)
-        >>> obs, _ = gym.make("CartPole-v1").reset(seed=0)
-        >>> action = agent.act(obs)
-        >>> action.shape, int(action) in (0, 1)
-        ((), True)
-        >>> agent.act(np.stack([obs, obs, obs]), deterministic=True).shape
-        (3,)
-        """
-        deterministic = check_bool(deterministic, "deterministic")
-        batch, single = self._as_batch(obs)
-        if len(batch) == 0:  # an empty batch: no actions
-            shape = self.action_space.shape or ()
-            return self._to_env(np.empty((0, *shape)))
-        sampled, _ = self._sample(
-            self.encode(batch), self._play_generator, deterministic
-        )
-        actions = self._to_env(sampled)
-        return actions[0] if single else actions
-
-    # --- training ------------------------------------------------------------------------
-
+    @renamed_keywords(total_steps="env_steps")
     @limited_threads
     def train(
-        self, total_steps: int, *, progress: bool | None = None
-    ) -> list[dict[str, float]]:
-        """Run updates until ``total_steps`` more environment steps have been taken.
+        self, env_steps: int, *, progress: bool | None = None
+    ) -> History:
+        """Run updates until ``env_steps`` more environment steps are taken.
 
         Parameters
         ----------
-        total_steps : int
+        env_steps : int
             Environment steps to take (the last update may overshoot).
+            Formerly ``total_steps``, which still works with a
+            ``FutureWarning``.
         progress : bool or None, optional
             Show a progress bar; None shows one only in interactive use
             (a terminal or Jupyter), not under pytest or in a pipe.
 
         Returns
         -------
-        list of dict
-            The history: one dict per update with ``env_steps``,
-            ``mean_return``, ``mean_soft_return``, ``entropy`` and
-            ``wall_time``.
+        History
+            :attr:`history`: one row per update of this agent's training.
 
         Examples
         --------
         >>> agent = MaxEntReinforce("CartPole-v1", batch_steps=100, seed=0)
         >>> history = agent.train(200, progress=False)
-        >>> agent.env_steps >= 200, history[-1]["env_steps"] == agent.env_steps
+        >>> agent.env_steps >= 200, int(history["env_steps"][-1]) == agent.env_steps
         (True, True)
         """
-        total_steps = positive_int(total_steps, "total_steps")
-        target = self.env_steps + total_steps
+        env_steps = positive_int(env_steps, "env_steps")
+        target = self.env_steps + env_steps
         with tqdm(
-            total=total_steps,
+            total=env_steps,
             disable=not show_progress(progress),
             unit="step",
             desc="MaxEntReinforce",
@@ -772,32 +335,10 @@ class MaxEntReinforce:
             while self.env_steps < target:
                 before = self.env_steps
                 episodes = self.collect()  # whole episodes, these parameters
-                self.history.append(self.update(episodes))  # one step
+                self._rows.append(self.update(episodes))  # one step
                 bar.update(min(self.env_steps, target) - before)
-                bar.set_postfix(ret=f"{self.history[-1]['mean_return']:.1f}")
+                bar.set_postfix(ret=f"{self._rows[-1]['mean_return']:.1f}")
         return self.history
-
-    def _environments(self, n_episodes: int) -> list[gym.Env]:
-        """The training environments for a batch of ``n_episodes``, made once.
-
-        At most ``num_envs``: one per episode that can run at the same time.
-        """
-        while len(self._envs) < min(self.config.num_envs, n_episodes):
-            self._envs.append(self._make_env())
-        return self._envs[: min(self.config.num_envs, n_episodes)]
-
-    def _batch_episodes(self) -> int:
-        """How many episodes the next batch holds, fixed before it is sampled.
-
-        As many as made ``batch_steps`` steps at the mean length of the
-        previous batch's episodes (rounded, at least one); ``num_envs`` for
-        the first batch. Fixing the number in advance keeps each episode's
-        place in the batch independent of its own actions, which the
-        unbiased gradient and the leave-one-out baseline need.
-        """
-        if self._last_mean_length is None:
-            return self.config.num_envs
-        return max(1, round(self.config.batch_steps / self._last_mean_length))
 
     @limited_threads
     def collect(self, n_episodes: int | None = None) -> list[Episode]:
@@ -844,151 +385,52 @@ class MaxEntReinforce:
         self._last_mean_length = float(np.mean(lengths))
         return batch
 
-    def _play(
-        self,
-        envs: Sequence[gym.Env],
-        n_episodes: int,
-        rng: np.random.Generator,
-        generator: torch.Generator,
-        deterministic: bool = False,
-    ) -> list[Episode]:
-        """Run ``n_episodes`` whole episodes in ``envs``, side by side.
-
-        Episode k is reset with the k-th seed drawn from ``rng``; actions are
-        sampled with ``generator`` (or are the mode, with ``deterministic``).
-        An environment whose episode ends starts the next while any remain,
-        and then waits. (``gymnasium.vector`` steps all its environments
-        together and cannot leave one idle, so they are stepped one by one
-        here, with one forward pass of the policy for all of them.) Returns
-        the episodes in the order they started.
-        """
-        episodes: list[Episode] = []
-        running: dict[int, Episode] = {}  # environment index -> its episode
-        obs: dict[int, Any] = {}  # environment index -> its raw observation
-        while len(episodes) < n_episodes or running:
-            for i, env in enumerate(envs):  # idle environments start episodes
-                if i not in running and len(episodes) < n_episodes:
-                    obs[i], _ = env.reset(seed=derive_seed(rng))
-                    running[i] = Episode()
-                    episodes.append(running[i])
-            acting = list(running)
-            encoded = self.encode(np.stack([obs[i] for i in acting]))
-            actions, log_probs = self._sample(
-                encoded, generator, deterministic
-            )
-            to_env = self._to_env(actions)  # (len(acting), *action shape)
-            for k, i in enumerate(acting):
-                obs[i], reward, terminated, truncated, _ = envs[i].step(
-                    to_env[k]
-                )
-                episode = running[i]
-                episode.obs.append(encoded[k])
-                episode.actions.append(actions[k])
-                episode.rewards.append(float(reward))
-                episode.log_probs.append(float(log_probs[k]))
-                if terminated or truncated:
-                    del running[i]
-        return episodes
-
     def soft_returns(
         self, episodes: Sequence[Episode]
     ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
         """Log-probabilities and soft rewards-to-go of every step.
 
-        Returns ``(log_probs, returns_per_episode, entropies)``: ``log_probs``
-        (with gradient) and ``entropies`` are flat over all steps, in episode
-        order; ``returns_per_episode`` holds one tensor per episode. Raises
+        Returns ``(log_probs, returns, entropies)``: ``log_probs`` (with
+        gradient) and ``entropies`` are flat over all steps, in episode
+        order; ``returns`` holds one tensor per episode. Raises
         ``ValueError`` if the episodes' recorded log-probabilities are not
         the current policy's: a REINFORCE update needs episodes sampled by
         the parameters it updates.
 
         Examples
         --------
-        >>> agent = MaxEntReinforce("CartPole-v1", alpha=0.0, gamma=1.0, seed=0)
+        >>> agent = MaxEntReinforce("CartPole-v1", alpha=0.0, seed=0)
         >>> (episode,) = agent.collect(1)
         >>> _, returns, _ = agent.soft_returns([episode])
         >>> returns[0][-3:].tolist()
         [3.0, 2.0, 1.0]
         """
-        self._check_episodes(episodes)
-        obs = np.stack([o for e in episodes for o in e.obs])
-        actions = np.stack([a for e in episodes for a in e.actions])
-        rewards = [r for e in episodes for r in e.rewards]
-        recorded = torch.tensor(
-            [p for e in episodes for p in e.log_probs], dtype=torch.float32
-        )  # (steps,) log pi(a_t | s_t) when a_t was drawn
-        dist = self.policy(torch.from_numpy(obs))
-        log_probs = dist.log_prob(torch.as_tensor(actions))  # (steps,)
-        # REINFORCE needs the actions drawn by this very policy: check it.
-        gap = (log_probs.detach() - recorded).abs().max().item()
-        if not gap <= 1e-4:  # float32 rounding only (NaN fails too)
-            raise ValueError(
-                "episodes were not sampled by the current policy: their "
-                "recorded log-probabilities differ from its own by up to "
-                f"{gap:.3g} (collect a new batch after each update)"
-            )
-        # The soft reward r - alpha log(pi / U): the KL penalty, step by step.
+        check_episodes(episodes, self.n_inputs)
+        steps = flatten(episodes)  # every step of the batch, in order
+        dist = self.policy(steps.obs)  # pi(. | s_t) at each step
+        log_probs = dist.log_prob(steps.actions)  # (steps,)
+        self._check_on_policy(log_probs.detach(), steps.recorded)
+        # The soft reward r_t - alpha log(pi(a_t|s_t) / prior(a_t)): the KL
+        # penalty, step by step, (steps,)
         kl_term = self.config.alpha * (log_probs.detach() - self.log_prior)
-        soft = torch.tensor(rewards, dtype=torch.float32) - kl_term
-        returns, start = [], 0
-        for episode in episodes:
-            steps = soft[start : start + len(episode.rewards)].tolist()
-            g, out = 0.0, []
-            for reward in reversed(steps):  # discounted sum, from the end
+        soft = steps.rewards - kl_term
+        # G_t = soft_t + gamma G_{t+1}, from each episode's last step back
+        returns = []
+        for episode_soft in soft.split(steps.lengths):
+            g, to_go = 0.0, []
+            for reward in reversed(episode_soft.tolist()):
                 g = reward + self.config.gamma * g
-                out.append(g)
-            returns.append(torch.tensor(out[::-1], dtype=torch.float32))
-            start += len(episode.rewards)
+                to_go.append(g)
+            returns.append(torch.tensor(to_go[::-1], dtype=torch.float32))
         return log_probs, returns, dist.entropy()
-
-    def _check_episodes(self, episodes: Sequence[Episode]) -> None:
-        """Refuse all but a non-empty batch of this agent's whole episodes."""
-        if isinstance(episodes, Episode) or not isinstance(episodes, Sequence):
-            raise TypeError(
-                "episodes must be a list of Episode, "
-                f"got {type(episodes).__name__}"
-            )
-        if not episodes:
-            raise ValueError("episodes must hold at least one episode")
-        for i, episode in enumerate(episodes):
-            if not isinstance(episode, Episode):
-                raise TypeError(
-                    f"episodes[{i}] must be an Episode, "
-                    f"got {type(episode).__name__}"
-                )
-            steps = len(episode.obs)
-            lengths = [len(episode.actions), len(episode.rewards)]
-            if steps == 0 or lengths != [steps, steps]:
-                raise ValueError(
-                    f"episodes[{i}] must have at least one step and as many "
-                    f"actions and rewards as observations, got {steps} "
-                    f"observations, {lengths[0]} actions, {lengths[1]} "
-                    "rewards"
-                )
-            if len(episode.log_probs) != steps:
-                raise ValueError(
-                    f"episodes[{i}] must record the log-probability of each "
-                    f"action (episode.log_probs), got {len(episode.log_probs)}"
-                    f" for {steps} steps: sample episodes with collect()"
-                )
-            shapes = {np.shape(o) for o in episode.obs}
-            if shapes != {(self.n_inputs,)}:
-                raise ValueError(
-                    f"episodes[{i}] must hold encoded observations of shape "
-                    f"({self.n_inputs},), got shapes {sorted(shapes)}"
-                )
-            if not np.all(np.isfinite(episode.rewards)):
-                raise ValueError(
-                    f"episodes[{i}] has a reward that is NaN or infinite"
-                )
 
     def loss(
         self, episodes: Sequence[Episode]
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """A surrogate loss whose gradient estimates -grad J_alpha (see the module notes).
+        """The surrogate loss of a batch, whose gradient estimates -grad J.
 
-        The value network's loss is added when ``baseline="value"``. Returns
-        the loss and the history entry for ``episodes``.
+        The value network's loss is added when ``baseline="value"``.
+        Returns the loss and the batch's statistics (its row of history).
 
         Examples
         --------
@@ -1001,7 +443,7 @@ class MaxEntReinforce:
         g = torch.cat(returns)  # (steps,) soft reward-to-go
         obs = torch.from_numpy(np.stack([o for e in episodes for o in e.obs]))
         if self.config.baseline == "value":
-            values = self.value(obs).squeeze(-1)
+            values = self.value(obs).squeeze(-1)  # (steps,)
             baseline = values.detach()
             value_loss = ((values - g) ** 2).mean()
         else:
@@ -1010,18 +452,18 @@ class MaxEntReinforce:
                 baseline = self._leave_one_out_mean(returns)
             else:
                 baseline = torch.zeros_like(g)
-        advantages = g - baseline
+        advantages = g - baseline  # (steps,)
         if self.config.normalize_advantages and len(advantages) > 1:
             spread = advantages.std() + 1e-8
             advantages = (advantages - advantages.mean()) / spread
         # Sum over steps, mean over the batch's episodes, whose number was
         # fixed before they were sampled. An unbiased estimate of
-        # -grad J_alpha only with gamma = 1 and normalize_advantages=False:
-        # gamma < 1 gives the discounted heuristic direction, and the
-        # normalisation, by the batch's own statistics, a slight bias.
+        # -grad J_alpha only with gamma = 1 and no normalisation: gamma < 1
+        # gives the discounted heuristic direction, and the normalisation,
+        # by the batch's own statistics, a slight bias.
         policy_loss = -(log_probs * advantages).sum() / len(episodes)
         stats = {
-            "env_steps": float(self.env_steps),
+            "env_steps": self.env_steps,
             "mean_return": float(np.mean([sum(e.rewards) for e in episodes])),
             "mean_soft_return": float(np.mean([r[0].item() for r in returns])),
             "entropy": float(entropy.mean().detach()),
@@ -1031,7 +473,7 @@ class MaxEntReinforce:
 
     @limited_threads
     def update(self, episodes: Sequence[Episode]) -> dict[str, float]:
-        """One policy-gradient step on ``episodes``; returns the history entry.
+        """One policy-gradient step on ``episodes``; returns its history row.
 
         ``episodes`` must have been sampled by the current parameters (as
         :meth:`collect` does); episodes from before an update are refused.
@@ -1040,8 +482,8 @@ class MaxEntReinforce:
         --------
         >>> agent = MaxEntReinforce("CartPole-v1", num_envs=2, seed=0)
         >>> stats = agent.update(agent.collect())
-        >>> stats["env_steps"] == agent.env_steps > 0
-        True
+        >>> stats["update"], stats["env_steps"] == agent.env_steps > 0
+        (1, True)
         """
         loss, stats = self.loss(episodes)
         self.torch_optimizer.zero_grad()
@@ -1058,7 +500,36 @@ class MaxEntReinforce:
                 "made the weights overflow to inf or NaN (the agent keeps "
                 "its weights from before it; lower lr)"
             )
-        return stats
+        self.updates += 1
+        return {"update": self.updates, **stats}
+
+    # --- the pieces the update uses ----------------------------------------
+
+    def _batch_episodes(self) -> int:
+        """How many episodes the next batch holds, fixed before it is sampled.
+
+        As many as made ``batch_steps`` steps at the mean length of the
+        previous batch's episodes (rounded, at least one); ``num_envs`` for
+        the first batch. Fixing the number in advance keeps each episode's
+        place in the batch independent of its own actions, which the
+        unbiased gradient and the leave-one-out baseline need.
+        """
+        if self._last_mean_length is None:
+            return self.config.num_envs
+        return max(1, round(self.config.batch_steps / self._last_mean_length))
+
+    @staticmethod
+    def _check_on_policy(
+        log_probs: torch.Tensor, recorded: torch.Tensor
+    ) -> None:
+        """REINFORCE needs the actions drawn by this very policy: check it."""
+        gap = (log_probs - recorded).abs().max().item()
+        if not gap <= 1e-4:  # float32 rounding only (NaN fails too)
+            raise ValueError(
+                "episodes were not sampled by the current policy: their "
+                "recorded log-probabilities differ from its own by up to "
+                f"{gap:.3g} (collect a new batch after each update)"
+            )
 
     @staticmethod
     def _leave_one_out_mean(returns: list[torch.Tensor]) -> torch.Tensor:
@@ -1081,7 +552,124 @@ class MaxEntReinforce:
             [means[i, : len(r)] for i, r in enumerate(returns)]
         ).float()
 
-    # --- evaluation and persistence ------------------------------------------------------
+    # --- acting in environments --------------------------------------------
+
+    def encode(self, obs: Any) -> NDArray[np.float32]:
+        """Observations as network inputs, shape (batch, n_inputs).
+
+        One-hot for ``Discrete`` observations, flattened for ``Box`` ones.
+        ``obs`` is one observation or a batch of them, as for :meth:`act`.
+
+        Examples
+        --------
+        >>> lake = MaxEntReinforce("FrozenLake-v1", hidden=(), seed=0)
+        >>> lake.encode([0, 5]).shape
+        (2, 16)
+        """
+        batch, _ = self.env_source.as_batch(obs)
+        return self.env_source.encode(batch)
+
+    def _sample(
+        self,
+        encoded: NDArray[np.float32],
+        generator: torch.Generator,
+        deterministic: bool = False,
+    ) -> tuple[NDArray[Any], NDArray[np.float32]]:
+        """Actions at encoded observations, and their log-probabilities.
+
+        The actions are sampled with ``generator`` (or are the policy's mode,
+        with ``deterministic``); ``log_probs[i]`` is log pi(actions[i] | obs i)
+        under the current parameters.
+        """
+        with torch.no_grad():
+            dist = self.policy(torch.from_numpy(encoded))
+            if isinstance(dist, D.Categorical):
+                if deterministic:
+                    actions = dist.probs.argmax(-1)
+                else:
+                    actions = torch.multinomial(
+                        dist.probs, 1, generator=generator
+                    )[:, 0]
+            else:
+                actions = dist.base_dist.loc  # the mean
+                if not deterministic:
+                    actions = actions + dist.base_dist.scale * torch.randn(
+                        actions.shape, generator=generator, dtype=actions.dtype
+                    )
+            return actions.numpy(), dist.log_prob(actions).numpy()
+
+    def _environments(self, n_episodes: int) -> list[gym.Env]:
+        """The training environments for a batch of ``n_episodes``, made once.
+
+        At most ``num_envs``: one per episode that can run at the same time.
+        """
+        while len(self._envs) < min(self.config.num_envs, n_episodes):
+            self._envs.append(self.env_source.make())
+        return self._envs[: min(self.config.num_envs, n_episodes)]
+
+    def _play(
+        self,
+        envs: Sequence[gym.Env],
+        n_episodes: int,
+        rng: np.random.Generator,
+        generator: torch.Generator,
+        deterministic: bool = False,
+    ) -> list[Episode]:
+        """Run ``n_episodes`` whole episodes in ``envs`` with this policy."""
+        return play_episodes(
+            envs,
+            n_episodes,
+            rng=rng,
+            encode=self.encode,
+            sample=functools.partial(
+                self._sample, generator=generator, deterministic=deterministic
+            ),
+            to_env=self.env_source.to_env,
+        )
+
+    @limited_threads
+    def act(self, obs: Any, *, deterministic: bool = False) -> NDArray[Any]:
+        """Actions of the policy for raw observations, ready for ``env.step``.
+
+        Parameters
+        ----------
+        obs : array_like
+            One observation as the environment returns it (shape
+            ``observation_space.shape``; an int for a ``Discrete`` space) or a
+            batch of them (one more leading axis of length n).
+        deterministic : bool, optional
+            Take the most likely action (the mean, for ``Box`` actions)
+            instead of sampling one.
+
+        Returns
+        -------
+        numpy.ndarray
+            One action (shape ``action_space.shape``: an int64 scalar for
+            ``Discrete`` actions) or n of them, shape
+            ``(n, *action_space.shape)``.
+            ``Box`` actions are clipped to the space's bounds. Sampling uses
+            the agent's own generator for acting, never the one training uses.
+
+        Examples
+        --------
+        >>> agent = MaxEntReinforce("CartPole-v1", seed=0)
+        >>> obs, _ = gym.make("CartPole-v1").reset(seed=0)
+        >>> action = agent.act(obs)
+        >>> action.shape, int(action) in (0, 1)
+        ((), True)
+        >>> agent.act(np.stack([obs, obs, obs]), deterministic=True).shape
+        (3,)
+        """
+        deterministic = check_bool(deterministic, "deterministic")
+        batch, single = self.env_source.as_batch(obs)
+        if len(batch) == 0:  # an empty batch: no actions
+            shape = self.action_space.shape or ()
+            return self.env_source.to_env(np.empty((0, *shape)))
+        sampled, _ = self._sample(
+            self.encode(batch), self._play_generator, deterministic
+        )
+        actions = self.env_source.to_env(sampled)
+        return actions[0] if single else actions
 
     @limited_threads
     def evaluate(
@@ -1129,13 +717,15 @@ class MaxEntReinforce:
             rng = make_rng(seed)
             generator = torch_generator(rng)
         envs = [
-            self._make_env()
+            self.env_source.make()
             for _ in range(min(n_episodes, self.config.num_envs))
         ]
         episodes = self._play(envs, n_episodes, rng, generator, deterministic)
         for env in envs:
             env.close()
         return np.array([sum(e.rewards) for e in episodes])
+
+    # --- persistence ---------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
         """Save the settings, the environment and the network weights to ``path``.
@@ -1145,7 +735,8 @@ class MaxEntReinforce:
         rebuilds it from (an instance made by ``gymnasium.make`` has one, and
         so does one wrapped in wrappers that record their arguments, such as
         :class:`~klcourse.rl.TimeIndexed`). An environment without such a spec
-        cannot be saved. An int seed is saved; a generator is not.
+        cannot be saved. An int seed is saved; a generator is not. The
+        history is not saved.
 
         Examples
         --------
@@ -1157,36 +748,7 @@ class MaxEntReinforce:
         >>> loaded.config == agent.config, loaded.env_id
         (True, None)
         """
-        path = _check_path(path)
-        if not path.parent.is_dir():
-            raise FileNotFoundError(
-                f"path {str(path)!r}: the folder {str(path.parent)!r} does "
-                "not exist"
-            )
-        if self.env_id is not None:
-            env: dict[str, Any] = {
-                "env": self.env_id,
-                "env_kwargs": self.env_kwargs,
-            }
-        elif self._env_spec is not None and _rebuildable(self._env_spec):
-            env = {"env_spec": self._env_spec.to_json()}
-        else:
-            raise ValueError(
-                "this agent's environment cannot be saved: it was given as an "
-                "instance or a function whose env.spec cannot rebuild it "
-                "(make it with gymnasium.make, wrap it only in wrappers that "
-                "record their arguments, or give env as an id)"
-            )
-        record = {**env, "seed": self.seed, **dataclasses.asdict(self.config)}
-        torch.save(
-            {
-                "config": json.dumps(record),
-                "policy": self.policy.state_dict(),
-                "value": self.value.state_dict(),
-                "env_steps": self.env_steps,
-            },
-            path,
-        )
+        save_agent(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> MaxEntReinforce:
@@ -1202,65 +764,7 @@ class MaxEntReinforce:
         >>> loaded.config.alpha, loaded.env_id
         (0.5, 'CartPole-v1')
         """
-        path = _check_path(path)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"path {str(path)!r} is not a file saved by "
-                "MaxEntReinforce.save: there is no such file"
-            )
-        try:
-            state = torch.load(path, weights_only=True)
-            record = json.loads(state["config"])
-            weights = state["policy"], state["value"], state["env_steps"]
-        except (
-            pickle.UnpicklingError,
-            RuntimeError,
-            EOFError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ) as error:
-            raise ValueError(
-                f"path {str(path)!r} is not an agent saved by "
-                f"MaxEntReinforce.save ({type(error).__name__}: {error})"
-            ) from error
-        seed = record.pop("seed", None)
-        env: str | Callable[[], gym.Env]
-        if "env_spec" in record:
-            spec = gym.envs.registration.EnvSpec.from_json(
-                record.pop("env_spec")
-            )
-            env = functools.partial(gym.make, spec)
-        else:
-            env = record.pop("env")
-        env_kwargs = record.pop("env_kwargs", None)
-        agent = cls(env, seed=seed, env_kwargs=env_kwargs, **record)
-        agent.policy.load_state_dict(weights[0])
-        agent.value.load_state_dict(weights[1])
-        agent.env_steps = int(weights[2])
-        return agent
+        return load_agent(cls, path)
 
 
-def _check_path(path: Any) -> Path:
-    """``path`` as a :class:`~pathlib.Path`, if it is a str or path-like."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"path must be a str or a path-like object, got "
-            f"{type(path).__name__}"
-        )
-    return Path(path)
-
-
-def _check_spaces(observation_space: Any, action_space: Any) -> None:
-    if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
-        raise TypeError(
-            "env must have a Discrete or Box action space, "
-            f"got {type(action_space).__name__}"
-        )
-    if not isinstance(
-        observation_space, (gym.spaces.Discrete, gym.spaces.Box)
-    ):
-        raise TypeError(
-            "env must have a Discrete or Box observation space, "
-            f"got {type(observation_space).__name__}"
-        )
+describe_settings(MaxEntReinforce)

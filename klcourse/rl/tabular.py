@@ -30,7 +30,6 @@ rows of P and R are never read and neither the policy nor the prior enters.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +45,18 @@ from klcourse._validation import (
     positive_int,
     probability_array,
 )
+from klcourse.rl._tables import (
+    MAX_SCALED_RETURN,
+    best_allowed,
+    evaluate_policy,
+    kl_and_soft_return,
+    kl_to_p,
+    log_prior_table,
+    policy_and_prior,
+    safe_log,
+    table_shape,
+    time_table,
+)
 
 __all__ = [
     "SoftOptimum",
@@ -60,11 +71,6 @@ __all__ = [
     "tabular_mdp",
     "trajectory_kl",
 ]
-
-
-#: The largest |return| / alpha the exact recursions accept, so that sums and
-#: differences of such numbers stay inside float64 (whose largest is 1.8e308).
-_MAX_SCALED_RETURN = 1e300
 
 
 def _frozen(array: NDArray[Any]) -> NDArray[Any]:
@@ -149,10 +155,10 @@ class TabularMDP:
             "actions",
         )
         largest = float(np.abs(R).max())
-        if horizon * largest > _MAX_SCALED_RETURN:
+        if horizon * largest > MAX_SCALED_RETURN:
             raise ValueError(
                 f"R is too large: rewards up to {largest:g} over a horizon of "
-                f"{horizon} steps give returns beyond {_MAX_SCALED_RETURN:g}, "
+                f"{horizon} steps give returns beyond {MAX_SCALED_RETURN:g}, "
                 "where float64 sums overflow; rescale the rewards"
             )
         assign = object.__setattr__
@@ -298,55 +304,19 @@ def _check_alpha(alpha: Any, mdp: TabularMDP) -> float:
     """alpha > 0, and not so small that returns / alpha overflow float64.
 
     Every exact quantity (log Z, log P(tau), the KL) is made of returns
-    divided by alpha; past ``_MAX_SCALED_RETURN`` their sums and
+    divided by alpha; past ``MAX_SCALED_RETURN`` their sums and
     differences are no longer float64 numbers.
     """
     alpha = positive_float(alpha, "alpha")
     live = ~mdp.terminal
     largest = float(np.abs(mdp.R[live]).max()) if live.any() else 0.0
-    if mdp.horizon * largest > alpha * _MAX_SCALED_RETURN:
+    if mdp.horizon * largest > alpha * MAX_SCALED_RETURN:
         raise ValueError(
             f"alpha={alpha!r} is too small for this model: rewards up to "
             f"{largest:g} over {mdp.horizon} steps, divided by alpha, exceed "
-            f"{_MAX_SCALED_RETURN:g} and overflow float64"
+            f"{MAX_SCALED_RETURN:g} and overflow float64"
         )
     return alpha
-
-
-def _table_shape(mdp: TabularMDP) -> tuple[int, int, int]:
-    """(H, S, A): the shape of a time-dependent table of action probabilities."""
-    return (mdp.horizon, mdp.n_states, mdp.n_actions)
-
-
-def _time_table(
-    value: ArrayLike, name: str, full: tuple[int, ...]
-) -> NDArray[np.float64]:
-    """An (S, A) or (H, S, A) = ``full`` table of action probabilities, as (H, S, A)."""
-    shape = full[1:]
-    array = as_float_array(value, name, allow_bool=False)
-    if array.shape == shape:
-        array = np.broadcast_to(array, full)
-    if array.shape != full:
-        raise ValueError(
-            f"{name} must have shape (S, A) = {shape} or (H, S, A) = "
-            f"{full}, got {array.shape}"
-        )
-    return probability_array(array, name, axis=-1)
-
-
-def _log(array: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Elementwise log with log 0 = -inf and no warning."""
-    return np.log(array, where=array > 0, out=np.full_like(array, -np.inf))
-
-
-def _log_prior(prior: ArrayLike | None, full: tuple[int, ...]) -> NDArray[Any]:
-    """log pi_ref as an (H, S, A) = ``full`` table (uniform when ``prior`` is None).
-
-    The one place where a prior is checked, for the exact code and the agent.
-    """
-    if prior is None:
-        return np.full(full, -math.log(full[-1]))
-    return _log(_time_table(prior, "prior", full))
 
 
 def _log_backward(
@@ -359,7 +329,7 @@ def _log_backward(
     """
     live = ~mdp.terminal
     H, S, _ = log_prior.shape
-    log_P = _log(mdp.P)
+    log_P = safe_log(mdp.P)
     log_beta = np.zeros((H + 1, S))
     for t in reversed(range(H)):
         # log E_{s'}[beta_{t+1}(s')] for each live (s, a), then the sum over a
@@ -368,79 +338,6 @@ def _log_backward(
             log_prior[t, live] + mdp.R[live] / alpha + log_next, axis=1
         )
     return log_beta
-
-
-def _best_allowed(
-    Q: NDArray[np.float64], log_prior: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """The largest Q over the actions the prior allows, shape (..., 1)."""
-    allowed = np.where(np.isneginf(log_prior), -np.inf, Q)
-    return allowed.max(axis=-1, keepdims=True)
-
-
-def _jensen_gap(
-    log_weights: NDArray[np.float64],
-    c: NDArray[np.float64],
-    K: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """log E[e^{c + K}] - E[c] along the last axis, never below E[K].
-
-    ``log_weights`` are log-probabilities (-inf where 0), ``c`` centred
-    values and ``K`` >= 0; by Jensen's inequality the result is at least
-    E[K], so rounding is not allowed to take it below.
-    """
-    weights = np.exp(log_weights)
-    # np.logaddexp.reduce is logsumexp as a ufunc: as exact here, and fast
-    # enough for train_tabular to score every update
-    log_mean = np.logaddexp.reduce(log_weights + c + K, axis=-1)
-    gap = log_mean - (weights * c).sum(-1)
-    return np.maximum(gap, (weights * K).sum(-1))
-
-
-def _kl_to_p(
-    pi: NDArray[np.float64],
-    Q: NDArray[np.float64],
-    V: NDArray[np.float64],
-    mdp: TabularMDP,
-    alpha: float,
-    log_prior: NDArray[np.float64],
-) -> float:
-    """KL(q_pi || P) from the soft values Q, V of pi, as a sum of terms >= 0.
-
-    K_t(s) = log beta_t(s) - V_t(s) / alpha is the KL between the rests of
-    q_pi and P from s at step t. With K_H = 0 (and 0 at terminal states),
-
-        G_t(s, a) = log E_{s'}[e^{c(s') + K_{t+1}(s')}] - E_{s'}[c(s')],
-        K_t(s) = KL(pi_t(.|s) || P_t(.|s)) + E_{a ~ pi_t}[G_t(s, a)],
-
-    where c = (V_{t+1} - E_{s'}[V_{t+1}]) / alpha and P's action
-    distribution is P_t(a|s) ~ pi_ref e^{Q_t(s, a) / alpha + G_t(s, a)};
-    the KL is the start's gap, log E[e^{c_0 + K_0}] - E[c_0]. Every term is a
-    KL between two distributions or a Jensen gap, computed from differences
-    of values, so, unlike log Z - J / alpha, nothing subtracts two numbers
-    of size 1 / alpha; a term that rounds below its lower bound (0 for a KL,
-    E[K] for a gap) is set to that bound.
-    """
-    live = ~mdp.terminal
-    log_P = _log(mdp.P[live])  # (live S, A, S)
-    log_pi = _log(pi)
-    K = np.zeros(mdp.n_states)
-    for t in reversed(range(mdp.horizon)):
-        expected = mdp.P[live] @ V[t + 1]  # (live S, A)
-        c = (V[t + 1] - expected[..., None]) / alpha
-        G = _jensen_gap(log_P, c, np.broadcast_to(K, c.shape))
-        best = _best_allowed(Q[t, live], log_prior[t, live])
-        logits = log_prior[t, live] + (Q[t, live] - best) / alpha + G
-        log_p_act = logits - np.logaddexp.reduce(logits, axis=1)[:, None]
-        acting = pi[t, live] > 0  # elsewhere the term is 0 (0 log 0 = 0)
-        step = np.zeros_like(log_p_act)
-        step[acting] = pi[t, live][acting] * (
-            log_pi[t, live][acting] - log_p_act[acting]
-        )
-        K = np.zeros(mdp.n_states)
-        K[live] = np.maximum(step.sum(1), 0.0) + (pi[t, live] * G).sum(1)
-    c0 = (V[0] - mdp.initial @ V[0]) / alpha
-    return float(_jensen_gap(_log(mdp.initial), c0, K))
 
 
 @dataclass(frozen=True, eq=False)
@@ -535,7 +432,7 @@ def soft_value_iteration(
     array([0.4046, 0.5954])
     """
     mdp, alpha = _check_model(mdp, alpha)
-    log_prior = _log_prior(prior, _table_shape(mdp))
+    log_prior = log_prior_table(prior, table_shape(mdp))
     live = ~mdp.terminal
     H, S, A = log_prior.shape
     V = np.zeros((H + 1, S))
@@ -544,14 +441,14 @@ def soft_value_iteration(
     for t in reversed(range(H)):
         Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
         # shifted by the best allowed Q, so that Q / alpha keeps its digits
-        best = _best_allowed(Q[t, live], log_prior[t, live])
+        best = best_allowed(Q[t, live], log_prior[t, live])
         logits = log_prior[t, live] + (Q[t, live] - best) / alpha
         log_normaliser = logsumexp(logits, axis=1)
         V[t, live] = best[:, 0] + alpha * log_normaliser
         policy[t, live] = np.exp(logits - log_normaliser[:, None])
     log_beta = _log_backward(mdp, alpha, log_prior)
     log_partition = float(logsumexp(log_beta[0], b=mdp.initial))
-    min_kl = _kl_to_p(policy, Q, V, mdp, alpha, log_prior)
+    min_kl = kl_to_p(policy, Q, V, mdp, alpha, log_prior)
     return SoftOptimum(policy, V, Q, log_partition, min_kl, log_beta)
 
 
@@ -581,44 +478,6 @@ class SoftValues:
     Q: NDArray[np.float64]
     V: NDArray[np.float64]
     soft_return: float
-
-
-def _policy_and_prior(
-    policy: ArrayLike, mdp: TabularMDP, prior: ArrayLike | None
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Check a policy against the prior: pi, log(pi / pi_ref) where pi acts, log pi_ref."""
-    pi = _time_table(policy, "policy", _table_shape(mdp))
-    log_prior = _log_prior(prior, _table_shape(mdp))
-    acts = (pi > 0) & ~mdp.terminal[None, :, None]
-    forbidden = acts & np.isneginf(log_prior)
-    if forbidden.any():
-        t, s, a = (int(i) for i in np.argwhere(forbidden)[0])
-        raise ValueError(
-            f"prior must be positive wherever policy acts, but at t={t}, "
-            f"s={s}, a={a} the prior is 0 and the policy gives "
-            f"{pi[t, s, a]:.6g} (the KL would be infinite)"
-        )
-    log_ratio = np.zeros_like(pi)
-    log_ratio[acts] = np.log(pi[acts]) - log_prior[acts]
-    return pi, log_ratio, log_prior
-
-
-def _evaluate(
-    pi: NDArray[np.float64],
-    log_ratio: NDArray[np.float64],
-    mdp: TabularMDP,
-    alpha: float,
-) -> SoftValues:
-    """Policy evaluation on checked inputs (see :func:`soft_values`)."""
-    live = ~mdp.terminal
-    H, S, A = pi.shape
-    V = np.zeros((H + 1, S))
-    Q = np.zeros((H, S, A))
-    for t in reversed(range(H)):
-        Q[t, live] = mdp.R[live] + mdp.P[live] @ V[t + 1]
-        soft_q = Q[t, live] - alpha * log_ratio[t, live]
-        V[t, live] = np.einsum("sa,sa->s", pi[t, live], soft_q)
-    return SoftValues(Q, V, float(mdp.initial @ V[0]))
 
 
 def soft_values(
@@ -654,8 +513,8 @@ def soft_values(
     1.960279
     """
     mdp, alpha = _check_model(mdp, alpha)
-    pi, log_ratio, _ = _policy_and_prior(policy, mdp, prior)
-    return _evaluate(pi, log_ratio, mdp, alpha)
+    pi, log_ratio, _ = policy_and_prior(policy, mdp, prior)
+    return SoftValues(*evaluate_policy(pi, log_ratio, mdp, alpha))
 
 
 @dataclass(frozen=True)
@@ -734,20 +593,10 @@ def trajectory_kl(
     True
     """
     mdp, alpha = _check_model(mdp, alpha)
-    kl, soft_return, log_prior = _kl_and_soft_return(policy, mdp, alpha, prior)
+    kl, soft_return, log_prior = kl_and_soft_return(policy, mdp, alpha, prior)
     log_beta = _log_backward(mdp, alpha, log_prior)
     log_partition = float(logsumexp(log_beta[0], b=mdp.initial))
     return TrajectoryKL(kl, soft_return, log_partition)
-
-
-def _kl_and_soft_return(
-    policy: ArrayLike, mdp: TabularMDP, alpha: float, prior: ArrayLike | None
-) -> tuple[float, float, NDArray[np.float64]]:
-    """KL(q_pi || P), J_alpha(pi) and log pi_ref, without log Z's recursion."""
-    pi, log_ratio, log_prior = _policy_and_prior(policy, mdp, prior)
-    values = _evaluate(pi, log_ratio, mdp, alpha)
-    kl = _kl_to_p(pi, values.Q, values.V, mdp, alpha, log_prior)
-    return kl, values.soft_return, log_prior
 
 
 def state_distribution(
@@ -779,7 +628,7 @@ def state_distribution(
     [[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]]
     """
     mdp = _check_mdp(mdp)
-    pi = _time_table(policy, "policy", _table_shape(mdp))
+    pi = time_table(policy, "policy", table_shape(mdp))
     live = ~mdp.terminal
     d = np.zeros((mdp.horizon + 1, mdp.n_states))
     d[0] = mdp.initial
@@ -846,8 +695,8 @@ class Trajectories:
         >>> np.exp(paths.log_q([[0.75, 0.25]])).round(4).tolist()
         [0.5625, 0.1875, 0.1875, 0.0625]
         """
-        pi = _time_table(policy, "policy", _table_shape(self.mdp))
-        return self.log_dynamics + self._sum_decisions(_log(pi))
+        pi = time_table(policy, "policy", table_shape(self.mdp))
+        return self.log_dynamics + self._sum_decisions(safe_log(pi))
 
     def log_p(
         self, *, alpha: float, prior: ArrayLike | None = None
@@ -879,7 +728,9 @@ class Trajectories:
         alpha = _check_alpha(alpha, self.mdp)
         weights = (
             self.log_dynamics
-            + self._sum_decisions(_log_prior(prior, _table_shape(self.mdp)))
+            + self._sum_decisions(
+                log_prior_table(prior, table_shape(self.mdp))
+            )
             + self.rewards / alpha
         )
         return weights - logsumexp(weights)

@@ -22,7 +22,7 @@ from klcourse import (
 
 D = torch.distributions
 P = bimodal()
-SHORT = {"steps": 3, "n_samples": 20, "seed": 0}  # a fit that stops at once
+SHORT = {"updates": 3, "n_samples": 20, "seed": 0}  # a fit that stops at once
 
 
 def _f64(value: float) -> torch.Tensor:
@@ -187,21 +187,21 @@ CASES = [
     ),
     Case(
         "fit_gaussian",
-        "zero steps",
-        lambda: fit_gaussian(P, steps=0),
-        raises(ValueError, "steps"),
+        "zero updates",
+        lambda: fit_gaussian(P, updates=0),
+        raises(ValueError, "updates"),
     ),
     Case(
         "fit_gaussian",
-        "a numeric string for steps",
-        lambda: fit_gaussian(P, steps="10"),
-        raises(TypeError, "steps"),
+        "a numeric string for updates",
+        lambda: fit_gaussian(P, updates="10"),
+        raises(TypeError, "updates"),
     ),
     Case(
         "fit_gaussian",
         "a history too long for memory",
-        lambda: fit_gaussian(P, steps=10**12),
-        raises(ValueError, "steps", "GiB"),
+        lambda: fit_gaussian(P, updates=10**12),
+        raises(ValueError, "updates", "GiB"),
     ),
     Case(
         "fit_gaussian",

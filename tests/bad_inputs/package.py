@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from bad_inputs._case import Case, raises, returns
-from klcourse import set_torch_threads
+from klcourse import History, set_torch_threads
 from klcourse._threads import torch_threads
 
 
@@ -80,5 +80,46 @@ CASES = [
         "None leaves torch's own setting alone",
         _none_leaves_torch_alone,
         returns(lambda same: same is True, "torch's thread count, unchanged"),
+    ),
+]
+
+
+# --- History, the record of every trainer ---------------------------------
+CASES += [
+    Case(
+        "History",
+        "columns of different lengths",
+        lambda: History({"update": [1, 2], "loss": [0.5]}, x="update"),
+        raises(ValueError, "column", "length"),
+    ),
+    Case(
+        "History",
+        "an x-axis that is not a column",
+        lambda: History({"loss": [0.5]}, x="update"),
+        raises(ValueError, "x-axis"),
+    ),
+    Case(
+        "History",
+        "an unknown x-axis word",
+        lambda: History({"step": [1]}, x="step"),
+        raises(ValueError, "x"),
+    ),
+    Case(
+        "History",
+        "a 2-D column",
+        lambda: History({"update": [[1, 2]]}, x="update"),
+        raises(ValueError, "update", "1-D"),
+    ),
+    Case(
+        "History",
+        "a list of rows instead of columns",
+        lambda: History([{"update": 1}], x="update"),
+        raises(TypeError, "columns"),
+    ),
+    Case(
+        "History.from_rows",
+        "rows with different keys",
+        lambda: History.from_rows([{"update": 1}, {"loss": 2.0}], x="update"),
+        raises(ValueError, "row 1"),
     ),
 ]

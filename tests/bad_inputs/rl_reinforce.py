@@ -309,19 +309,19 @@ CASES = [
         f"{AGENT}.train",
         "zero steps",
         lambda: cartpole().train(0),
-        raises(ValueError, "total_steps"),
+        raises(ValueError, "env_steps"),
     ),
     Case(
         f"{AGENT}.train",
         "float steps",
         lambda: cartpole().train(1e3),
-        raises(TypeError, "total_steps"),
+        raises(TypeError, "env_steps"),
     ),
     Case(
         f"{AGENT}.train",
         "numeric string steps",
         lambda: cartpole().train("100"),
-        raises(TypeError, "total_steps"),
+        raises(TypeError, "env_steps"),
     ),
     Case(
         f"{AGENT}.train",
