@@ -1,9 +1,11 @@
 """The exceptions klcourse's estimators raise, in one module that every estimator imports.
 
-:class:`NotFittedError` is what :class:`~klcourse.Classifier`,
-:class:`~klcourse.Regressor`, :class:`~klcourse.VAE` and
-:class:`~klcourse.VIBClassifier` raise when a method that needs a fitted model
-runs before ``fit``.
+:class:`NotFittedError` is what
+:class:`~klcourse.supervised.models.Classifier`,
+:class:`~klcourse.supervised.models.Regressor`,
+:class:`~klcourse.variational.encoders.VAE` and
+:class:`~klcourse.variational.encoders.VIBClassifier` raise when a method
+that needs a fitted model runs before ``fit``.
 """
 
 from __future__ import annotations

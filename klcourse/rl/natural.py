@@ -470,12 +470,12 @@ class TabularTraining:
 
     @property
     def kl_history(self) -> NDArray[np.float64]:
-        """Deprecated: ``history["kl"]``."""
+        """The column ``history["kl"]`` (deprecated name)."""
         return self._moved("kl_history", "kl")
 
     @property
     def env_steps(self) -> NDArray[np.int64]:
-        """Deprecated: ``history["env_steps"]``."""
+        """The column ``history["env_steps"]`` (deprecated name)."""
         return self._moved("env_steps", "env_steps")
 
     def _moved(self, old: str, column: str) -> NDArray[Any]:

@@ -58,8 +58,8 @@ class StationaryProjection:
         the minimised divergence does not weigh (never visited by P for the
         forward direction, by q_pi for the reverse one, and terminal
         states) keep the reference policy.
-    direction : {"forward", "reverse"}
-        Which divergence was minimised.
+    direction : str
+        Which divergence was minimised: ``"forward"`` or ``"reverse"``.
     forward_kl : float
         KL(P || q_pi) of ``policy``, in nats (inf if pi forbids a move P
         makes).

@@ -182,10 +182,8 @@ class MaxEntReinforce:
         Environment steps taken in training so far.
     updates : int
         Optimiser updates taken so far.
-    history : History
-        One row per update (x-axis ``"env_steps"``): ``update``,
-        ``env_steps``, ``mean_return``, ``mean_soft_return``, ``entropy``
-        and ``wall_time`` (seconds since the agent was made).
+
+    The record of training is :attr:`history` (a property, below).
 
     Notes
     -----

@@ -2,9 +2,11 @@
 
 - :mod:`klcourse.supervised.tasks` -- classification and regression tasks
   that return their true conditional distribution p(y|x) with the data;
-- :mod:`klcourse.supervised.models` -- :class:`Classifier` and
-  :class:`Regressor`, networks trained by the negative log-likelihood, which
-  is the forward KL from the data to the model up to a constant.
+- :mod:`klcourse.supervised.models` --
+  :class:`~klcourse.supervised.models.Classifier` and
+  :class:`~klcourse.supervised.models.Regressor`, networks trained by the
+  negative log-likelihood, which is the forward KL from the data to the
+  model up to a constant.
 
 Every name is importable from here (``from klcourse.supervised import
 Classifier``) as well as from its own module.

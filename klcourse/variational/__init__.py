@@ -1,13 +1,15 @@
 """Variational inference: reverse KL to a posterior we can evaluate but not sample (chapter 6).
 
-- :mod:`klcourse.variational.closed_form` -- in NumPy: :class:`ConjugateNormal`,
-  a model on which log p(x) = ELBO(q) + KL(q || p(z|x)) holds exactly, and
-  the best fully factorised Gaussian for a correlated Gaussian, in closed
-  form (:func:`mean_field_gaussian`) and by coordinate ascent
-  (:func:`cavi_gaussian`);
-- :mod:`klcourse.variational.encoders` -- in torch: the :class:`VAE` and the
-  information bottleneck :class:`VIBClassifier`, whose encoders give every
-  input its own Gaussian q(z|x).
+- :mod:`klcourse.variational.closed_form` -- in NumPy:
+  :class:`~klcourse.variational.closed_form.ConjugateNormal`, a model on which
+  log p(x) = ELBO(q) + KL(q || p(z|x)) holds exactly, and the best fully
+  factorised Gaussian for a correlated Gaussian, in closed form
+  (:func:`~klcourse.variational.closed_form.mean_field_gaussian`) and by
+  coordinate ascent (:func:`~klcourse.variational.closed_form.cavi_gaussian`);
+- :mod:`klcourse.variational.encoders` -- in torch: the
+  :class:`~klcourse.variational.encoders.VAE` and the information bottleneck
+  :class:`~klcourse.variational.encoders.VIBClassifier`, whose encoders give
+  every input its own Gaussian q(z|x).
 
 Every name is importable from here (``from klcourse.variational import VAE``).
 The torch-backed ones load on first use, so that the closed forms do not wait

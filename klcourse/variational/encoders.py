@@ -892,7 +892,7 @@ class VIBClassifier(_GaussianEncoder):
     ----------
     classes_ : numpy.ndarray
         The sorted class labels seen in training (any sortable values:
-        integers, strings, ..., as for :class:`~klcourse.Classifier`);
+        integers, strings, ..., as for :class:`~klcourse.supervised.models.Classifier`);
         column k of :meth:`predict_proba` is ``classes_[k]``.
     n_features_in_ : int
     encoder_, head_ : torch.nn.Sequential
@@ -977,7 +977,7 @@ class VIBClassifier(_GaussianEncoder):
         """Train from scratch on inputs ``X`` (n, d) and class labels ``y`` (n,).
 
         The labels may be integers, bools or text, as for
-        :class:`~klcourse.Classifier`. Every learned attribute is reset
+        :class:`~klcourse.supervised.models.Classifier`. Every learned attribute is reset
         first, and if fit raises, the model is left unfitted.
 
         Returns
