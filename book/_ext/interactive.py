@@ -78,7 +78,9 @@ def _load_bundle_on_figure_pages(
     context: dict[str, Any],
     doctree: Any,
 ) -> None:
-    if app.builder.format == "html" and FIGURE_ATTRIBUTE in context.get(
+    # the attribute with its value: a figure's div, not a page (the API
+    # reference) that merely names the attribute in its text
+    if app.builder.format == "html" and f'{FIGURE_ATTRIBUTE}="' in context.get(
         "body", ""
     ):
         # Sphinx forgets a script added here when it moves to the next page
