@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -31,3 +34,24 @@ def site_build() -> subprocess.CompletedProcess[str]:
         [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
         check=False, cwd=ROOT, capture_output=True, text=True, timeout=1800,
     )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole session (Playwright's sync API
+    cannot run twice at once), shared by the site's and the figures' tests."""
+    from test_browser import CHROMIUM_ARGS, INSTALL_HINT, chromium_executable
+
+    executable = chromium_executable()
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(INSTALL_HINT + " (CI=true: the browser test is required)")
+        pytest.skip(INSTALL_HINT)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
