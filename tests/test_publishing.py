@@ -9,7 +9,10 @@ repository and read the links the pages show.
 
 from __future__ import annotations
 
+import ast
 import html
+import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -19,14 +22,27 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+import tomllib
 import yaml
 from conftest import HTML, ROOT
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from colab import (
+    COLAB_BRANCH,
+    COLAB_CHECKOUT,
+    SETUP_CELL_ID,
+    main,
+    setup_cell_source,
+    write_copies,
+)
 from publishing import (
     PDF_NAME,
     Repository,
+    colab_on_its_branch,
     repository_from_environment,
     theme_options,
 )
@@ -61,6 +77,25 @@ def test_the_schema_check_can_fail(tmp_path: Path) -> None:
 def steps_using(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])
             if step.get("uses", "").split("@")[0] == action]
+
+
+def test_workflow_publishes_the_colab_copies_after_the_tests() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    jobs = workflow["jobs"]
+    (publish,) = steps_using(workflow, "peaceiris/actions-gh-pages")
+    name, job = next((name, job) for name, job in jobs.items() if publish in job["steps"])
+    assert publish["with"]["publish_branch"] == COLAB_BRANCH
+    (write,) = [step for step in job["steps"] if "book/_ext/colab.py" in step.get("run", "")]
+    command = write["run"].split()
+    assert command[command.index("--output") + 1] == publish["with"]["publish_dir"]
+    assert command[command.index("--repository") + 1] == '"$GITHUB_REPOSITORY"'
+    assert command[command.index("--commit") + 1] == '"$GITHUB_SHA"'
+    assert job["permissions"] == {"contents": "write"}
+    assert job["if"] == "github.event_name != 'pull_request'"
+    (upload,) = steps_using(workflow, "actions/upload-pages-artifact")
+    assert job["needs"] == next(n for n, j in jobs.items() if upload in j.get("steps", []))
+    assert "permissions" not in jobs[job["needs"]], "the test job needs no write access"
+    assert name != job["needs"]
 
 
 def test_workflow_tests_then_deploys_the_site_with_the_pdf() -> None:
@@ -141,6 +176,178 @@ def test_theme_options_with_a_repository() -> None:
     assert options["launch_buttons"]["notebook_interface"] == "jupyterlab"
 
 
+# --- The Colab copies ---------------------------------------------------------------------
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_colab_copies_put_the_setup_cell_first_and_keep_every_cell(tmp_path: Path) -> None:
+    written = write_copies(ROOT, tmp_path, "octo-cat/kl-course", COMMIT)
+    sources = sorted((ROOT / "book").glob("*.ipynb"))
+    assert [path.relative_to(tmp_path) for path in written] == [path.relative_to(ROOT) for path in sources]
+    assert len(sources) >= 8
+    for source, copy in zip(sources, written):
+        original = json.loads(source.read_text())
+        colab = json.loads(copy.read_text())
+        nbformat.validate(nbformat.reads(copy.read_text(), as_version=4))
+        assert colab["cells"][1:] == original["cells"], source.name
+        assert {k: v for k, v in colab.items() if k != "cells"} == {k: v for k, v in original.items() if k != "cells"}
+        setup = colab["cells"][0]
+        assert setup["id"] == SETUP_CELL_ID and setup["cell_type"] == "code"
+        assert "".join(setup["source"]) == setup_cell_source("octo-cat/kl-course", COMMIT)
+    cell = setup_cell_source("octo-cat/kl-course", COMMIT)
+    assert 'SOURCE = "https://github.com/octo-cat/kl-course"' in cell and f'COMMIT = "{COMMIT}"' in cell
+    assert max(len(line) for line in cell.splitlines()) <= 79
+    with pytest.raises(ValueError, match="Colab copy already"):
+        write_copies(tmp_path, tmp_path / "again", "octo-cat/kl-course", COMMIT)
+
+
+@pytest.mark.parametrize(("repository", "commit", "message"), [
+    ("octo-cat", COMMIT, "repository must be a GitHub repository"),
+    ("a/b c", COMMIT, "repository must be"),
+    ("octo-cat/kl-course", "main", "commit must be a full 40-digit"),
+    ("octo-cat/kl-course", COMMIT[:12], "commit must be"),
+    ("octo-cat/kl-course", COMMIT.upper(), "commit must be"),
+    ("octo-cat/kl-course", None, "commit must be"),
+])
+def test_colab_copies_refuse_a_malformed_repository_or_commit(repository: str, commit: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        setup_cell_source(repository, commit)
+
+
+def test_colab_script_reports_a_bad_argument_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--repository", "octo-cat/kl-course", "--commit", "HEAD", "--output", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "commit must be a full 40-digit" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit):
+        main(["--repository", "a/b", "--commit", COMMIT, "--output", str(tmp_path / "o"), "--root", str(tmp_path)])
+    assert "root: no notebook" in capsys.readouterr().err
+
+
+RUN_SETUP_CELL = """
+import json, os, subprocess, sys, types
+calls = []
+real_run = subprocess.run
+def run(command, **kwargs):
+    calls.append(list(command))
+    if os.path.basename(command[0]).startswith("git"):
+        return real_run(command, **kwargs)
+    if command[1:4] == ["-m", "pip", "install"]:  # resolve offline against this environment
+        return real_run([*command, "--dry-run", "--no-index", "--no-build-isolation"], **kwargs)
+    raise AssertionError(command)
+subprocess.run = run
+if sys.argv[2] == "colab":
+    sys.modules["google.colab"] = types.ModuleType("google.colab")
+exec(open(sys.argv[1]).read())
+print(json.dumps({"cwd": os.getcwd(), "calls": calls}))
+"""
+
+
+def run_setup_cell(tmp_path: Path, where: str, source: str) -> dict[str, Any]:
+    cell = tmp_path / "cell.py"
+    cell.write_text(source)
+    script = tmp_path / "run.py"
+    script.write_text(RUN_SETUP_CELL)
+    result = subprocess.run([sys.executable, str(script), str(cell), where], cwd=tmp_path,
+                            capture_output=True, text=True, check=False, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_setup_cell_does_nothing_off_colab(tmp_path: Path) -> None:
+    outcome = run_setup_cell(tmp_path, "jupyter", setup_cell_source("octo-cat/kl-course", COMMIT))
+    assert outcome == {"cwd": str(tmp_path), "calls": []}
+
+
+def test_setup_cell_on_colab_installs_klcourse_from_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On (a stand-in for) Colab the cell clones the repository at the commit, installs
+    klcourse[notebooks] (resolved offline against the pinned environment) and works in book/.
+    git's insteadOf turns the GitHub address into this checkout, so no network is used."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    course = tmp_path / "content" / "klcourse"
+    source = setup_cell_source("octo-cat/kl-course", head).replace(COLAB_CHECKOUT, str(course))
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", f"url.{ROOT.as_uri()}.insteadOf")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "https://github.com/octo-cat/kl-course")
+    outcome = run_setup_cell(tmp_path, "colab", source)
+    assert outcome["cwd"] == str(course / "book")
+    checked_out = subprocess.run(["git", "-C", str(course), "rev-parse", "HEAD"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+    assert checked_out == head
+    assert (course / "book" / "05_rl_reverse_kl.ipynb").is_file()
+    assert (course / "benchmarks" / "results" / "cartpole_agent.pt").is_file()  # read by chapter 5
+    assert outcome["calls"][-1][-1] == f"{course}[notebooks]"
+
+
+def modules_imported_by_the_notebooks() -> set[str]:
+    modules = set()
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            code = "\n".join(line for line in "".join(cell["source"]).splitlines()
+                             if not line.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.Import):
+                    modules |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules.add(node.module.split(".")[0])
+    return modules - set(sys.stdlib_module_names) - {"klcourse"}
+
+
+def not_installed_by_the_notebooks_extra(modules: set[str]) -> set[str]:
+    """The modules no distribution that `pip install klcourse[notebooks]` brings provides."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(text) for text in project["dependencies"]]
+    extras, seen = ["notebooks"], set()
+    while extras:
+        for text in project["optional-dependencies"][extras.pop()]:
+            requirement = Requirement(text)
+            if canonicalize_name(requirement.name) == "klcourse":
+                extras.extend(requirement.extras)
+            else:
+                wanted.append(requirement)
+    while wanted:
+        requirement = wanted.pop()
+        name = canonicalize_name(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        for text in importlib.metadata.requires(requirement.name) or []:
+            nested = Requirement(text)
+            if nested.marker is None or nested.marker.evaluate({"extra": ""}):
+                wanted.append(nested)
+    providers = importlib.metadata.packages_distributions()
+    return {module for module in modules
+            if not {canonicalize_name(d) for d in providers.get(module, [])} & seen}
+
+
+def test_the_notebooks_extra_installs_every_module_the_chapters_import() -> None:
+    modules = modules_imported_by_the_notebooks()
+    assert {"myst_nb", "pandas", "sklearn", "IPython", "torch", "gymnasium"} <= modules
+    # klcourse.interactive, which the chapters' live figures use, imports these.
+    modules |= {"altair", "vl_convert"}
+    assert not_installed_by_the_notebooks_extra(modules) == set()
+
+
+def test_the_notebooks_extra_check_can_fail() -> None:
+    assert not_installed_by_the_notebooks_extra({"hypothesis", "pandas"}) == {"hypothesis"}
+
+
+def test_colab_link_moves_to_the_copies_branch() -> None:
+    link = "https://colab.research.google.com/github/o/n/blob/dev/book/x.ipynb"
+    assert colab_on_its_branch(link, "dev") == "https://colab.research.google.com/github/o/n/blob/colab/book/x.ipynb"
+    with pytest.raises(ValueError, match="not a Colab link into branch main"):
+        colab_on_its_branch(link, "main")
+    with pytest.raises(ValueError, match="not a Colab link"):
+        colab_on_its_branch("https://mybinder.org/v2/gh/o/n/dev?urlpath=x", "dev")
+
+
 # --- The buttons on built pages --------------------------------------------------------------
 
 SAMPLE = Repository("octo-cat", "kl-course", "trunk")
@@ -202,7 +409,8 @@ def test_launch_buttons_open_the_notebook_on_binder_and_colab(sample_site: Path)
     notebook = "book/cheatsheet.ipynb"
     links = external_links(sample_site / "book" / "cheatsheet.html")
     binder = f"https://mybinder.org/v2/gh/{SAMPLE.owner}/{SAMPLE.name}/{SAMPLE.branch}?urlpath=lab/tree/{notebook}"
-    colab = f"https://colab.research.google.com/github/{SAMPLE.owner}/{SAMPLE.name}/blob/{SAMPLE.branch}/{notebook}"
+    # Colab opens the copy whose first cell installs klcourse, on the branch the workflow writes.
+    colab = f"https://colab.research.google.com/github/{SAMPLE.owner}/{SAMPLE.name}/blob/colab/{notebook}"
     assert binder in links, links
     assert colab in links, links
     # A Markdown page has nothing to launch.

@@ -10,6 +10,9 @@ Loaded by `_config.yml` (``sphinx.local_extensions``). Three jobs:
   notebook Binder and Colab launch buttons. Without one there are none, and
   Jupyter Book's default repository (its own) is cleared, so no page can
   point at a repository the book was not built from.
+  The Colab button opens the notebook's copy on the branch ``colab``, whose
+  first cell installs klcourse on Colab (``colab.py``; the publishing
+  workflow writes that branch).
 * **A link to the whole book as a PDF** (``klcourse.pdf`` at the site's root,
   written by ``book/_ext/print_pdf.py``) in every page's download menu.
 * **The single-page build works** (``book/_ext/print_pdf.py`` prints it).
@@ -30,94 +33,22 @@ Loaded by `_config.yml` (``sphinx.local_extensions``). Three jobs:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from colab import COLAB_BRANCH
 from docutils import nodes
+from github_repo import (
+    Repository,
+    repository_from_environment,
+)
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
-REPOSITORY_VARIABLES = ("KLCOURSE_REPOSITORY", "GITHUB_REPOSITORY")
-BRANCH_VARIABLE = "KLCOURSE_BRANCH"
-DEFAULT_BRANCH = "main"
-GITHUB = "https://github.com"
 BINDERHUB_URL = "https://mybinder.org"
 COLAB_URL = "https://colab.research.google.com"
 PDF_NAME = "klcourse.pdf"
-
-# GitHub's rules: an owner is letters, digits and single hyphens; a
-# repository's name is letters, digits, '.', '_' and '-' (not '.' or '..').
-_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9])*")
-_NAME = re.compile(r"[A-Za-z0-9._-]+")
-# A branch name as git accepts it, restricted to characters that need no
-# escaping in a URL's path.
-_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9._-]+)*")
-
-
-@dataclass(frozen=True)
-class Repository:
-    """A GitHub repository and the branch that the pages' links point into."""
-
-    owner: str
-    name: str
-    branch: str = DEFAULT_BRANCH
-
-    @property
-    def url(self) -> str:
-        """The repository's address on GitHub."""
-        return f"{GITHUB}/{self.owner}/{self.name}"
-
-
-def repository_from_environment(
-    environ: Mapping[str, str],
-) -> Repository | None:
-    """The repository a build is for, from environment variables.
-
-    Parameters
-    ----------
-    environ : Mapping[str, str]
-        The environment, such as ``os.environ``. ``KLCOURSE_REPOSITORY``
-        wins over ``GITHUB_REPOSITORY``; an empty value counts as unset.
-        ``KLCOURSE_BRANCH`` names the branch (default ``main``).
-
-    Returns
-    -------
-    Repository or None
-        None when neither variable is set: the build then shows no
-        repository or launch buttons.
-
-    Raises
-    ------
-    ValueError
-        If the repository is not of the form ``owner/name``, or the branch
-        is not a plain git branch name; the message names the variable.
-    """
-    for variable in REPOSITORY_VARIABLES:
-        value = environ.get(variable, "")
-        if value:
-            break
-    else:
-        return None
-    owner, _, name = value.partition("/")
-    if not (
-        _OWNER.fullmatch(owner)
-        and _NAME.fullmatch(name)
-        and name not in (".", "..")
-    ):
-        raise ValueError(
-            f"{variable} must be a GitHub repository written owner/name "
-            f"(for example octocat/klcourse), not {value!r}"
-        )
-    branch = environ.get(BRANCH_VARIABLE, "") or DEFAULT_BRANCH
-    if not _BRANCH.fullmatch(branch) or ".." in branch:
-        raise ValueError(
-            f"{BRANCH_VARIABLE} must be a git branch name such as main, "
-            f"not {branch!r}"
-        )
-    return Repository(owner, name, branch)
 
 
 def theme_options(
@@ -280,9 +211,46 @@ def _add_pdf_download(
             )
 
 
+def colab_on_its_branch(url: str, branch: str) -> str:
+    """A Colab launch link moved to the branch of the Colab copies.
+
+    sphinx-book-theme opens ``<colab>/github/<owner>/<name>/blob/<branch>/
+    <path>``; the copy that installs klcourse on Colab is on the branch
+    `colab.COLAB_BRANCH` (written by the publishing workflow), so the link's
+    branch becomes that one.
+
+    Raises
+    ------
+    ValueError
+        If `url` does not name `branch` where a Colab link names its branch.
+    """
+    marker = f"/blob/{branch}/"
+    before, found, path = url.partition(marker)
+    if not (found and before.startswith(f"{COLAB_URL}/github/")):
+        raise ValueError(f"url: not a Colab link into branch {branch}: {url}")
+    return f"{before}/blob/{COLAB_BRANCH}/{path}"
+
+
+def _colab_copies(
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict[str, Any],
+    doctree: Any,
+) -> None:
+    branch = app.config.html_theme_options.get("repository_branch")
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group["buttons"]:
+            if button.get("url", "").startswith(COLAB_URL):
+                button["url"] = colab_on_its_branch(button["url"], branch)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _configure_repository)
     app.connect("builder-inited", _fix_single_page_builder)
     # After sphinx-book-theme fills the header's buttons (priority 501).
     app.connect("html-page-context", _add_pdf_download, priority=600)
+    app.connect("html-page-context", _colab_copies, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
