@@ -166,6 +166,9 @@ def visit(browser: Any, server: Server, page: str, *, scheme: str, screenshot: P
     """Load one page, wait for its math, record what it shows and save a screenshot."""
     report = PageReport()
     context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    # A full-page screenshot of a long chapter took over Playwright's default 30 s on a
+    # loaded 2-core machine (CI, session 6); the pages were fine.
+    context.set_default_timeout(120_000)
 
     def route(request_route: Any) -> None:
         url = request_route.request.url
