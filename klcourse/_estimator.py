@@ -5,9 +5,11 @@ scikit-learn: hyper-parameters are the named arguments of ``__init__``
 (``get_params``/``set_params``, so that ``sklearn.base.clone``, pipelines and
 grid searches work), ``repr`` shows the ones that differ from their defaults,
 and every fit starts from scratch (learned attributes end in ``_`` and are
-deleted first). Beside the protocol live the pieces every estimator trains
-with: the input checks, the check of the hidden widths, the MLP builder and
-the epoch loop, which records ``history_`` as a
+deleted first). :class:`ClassifierMixin` adds what the two classifiers
+(Classifier and VIBClassifier) share: ``predict_proba``, ``predict`` and
+``score`` from a network's logits. Beside the protocol live the pieces every
+estimator trains with: the input checks, the check of the hidden widths, the
+MLP builder and the epoch loop, which records ``history_`` as a
 :class:`klcourse.History` with x-axis ``"epoch"``.
 """
 
@@ -45,8 +47,9 @@ BatchLoss = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 class Estimator:
     """scikit-learn's estimator protocol, the checks and the epoch loop.
 
-    A subclass stores every ``__init__`` argument unchanged under its own
-    name, checks them in ``fit`` and sets :attr:`_fitted` there.
+    A subclass's ``__init__`` names every hyper-parameter in its signature
+    and calls ``self._store_params(locals())``, which stores each unchanged
+    under its own name; ``fit`` checks them and sets :attr:`_fitted`.
     """
 
     #: What scikit-learn's tags call the estimator: "classifier",
@@ -69,8 +72,8 @@ class Estimator:
     # --- scikit-learn's protocol ---------------------------------------------
 
     @classmethod
-    def _param_names(cls) -> list[str]:
-        """The hyper-parameters: the named arguments of ``__init__``, sorted."""
+    def _init_arguments(cls) -> list[str]:
+        """The named arguments of ``__init__``, in the signature's order."""
         parameters = inspect.signature(cls.__init__).parameters.values()
         names = []
         for parameter in parameters:
@@ -83,7 +86,21 @@ class Estimator:
                 )
             if parameter.name != "self":
                 names.append(parameter.name)
-        return sorted(names)
+        return names
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The hyper-parameters: the named arguments of ``__init__``, sorted."""
+        return sorted(cls._init_arguments())
+
+    def _store_params(self, arguments: dict[str, Any]) -> None:
+        """Store every hyper-parameter unchanged under its own name.
+
+        ``arguments`` is ``locals()`` at the start of ``__init__``, so that
+        the hyper-parameters are listed once, in the signature.
+        """
+        for name in self._init_arguments():
+            setattr(self, name, arguments[name])
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The hyper-parameters as a dict, as scikit-learn's ``get_params``.
@@ -253,6 +270,49 @@ class Estimator:
             self.history_ = History.from_rows(rows, x="epoch")
             if callback is not None:
                 callback(self)
+
+
+class ClassifierMixin(Estimator):
+    """What a classifier's ``predict_proba``, ``predict`` and ``score`` do.
+
+    A subclass keeps its sorted labels in ``classes_`` and gives the logits
+    of q(y|x) by :meth:`_logits`; each of its public methods, with a
+    docstring of its own for the API reference, returns the matching
+    private method here.
+    """
+
+    _sklearn_kind = "classifier"
+    classes_: NDArray[Any]
+    # public: each subclass defines them, with docstrings of its own
+    predict_proba: Callable[[ArrayLike], NDArray[np.float64]]
+    predict: Callable[[ArrayLike], NDArray[Any]]
+
+    def _logits(self, X: ArrayLike, method: str) -> torch.Tensor:
+        """The logits of q(y|x) for the rows of ``X``, shape (n, n_classes).
+
+        A model that is not fitted is refused, naming ``method``.
+        """
+        raise NotImplementedError
+
+    def _predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        """q(y|x) for every row of ``X``, columns in ``classes_`` order."""
+        logits = self._logits(X, "predict_proba")
+        return torch.softmax(logits, dim=-1).numpy()
+
+    def _predict(self, X: ArrayLike) -> NDArray[Any]:
+        """The most probable class of every row of ``X``, from ``classes_``."""
+        self._check_fitted("predict")
+        most_probable = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[most_probable]
+
+    def _score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None
+    ) -> float:
+        """The (weighted) fraction of rows that :meth:`predict` gets right."""
+        self._check_fitted("score")
+        predicted = self.predict(X)
+        y = required(y, "y", self)
+        return accuracy(predicted, y, self.classes_, sample_weight)
 
 
 def check_hidden(hidden: Any) -> None:

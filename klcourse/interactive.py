@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import math
 import re
@@ -104,26 +105,28 @@ class Slider(NamedTuple):
     value: float
 
 
-def _altair() -> Any:
+def _dependency(module: str, message: str) -> Any:
+    """Import ``module``, or fail with ``message`` (how to install it)."""
     try:
-        import altair
+        return importlib.import_module(module)
     except ImportError as error:  # pragma: no cover - a dependency
-        raise ImportError(
-            "klcourse.interactive needs altair and vl-convert-python: "
-            "pip install altair vl-convert-python"
-        ) from error
-    return altair
+        raise ImportError(message) from error
+
+
+def _altair() -> Any:
+    return _dependency(
+        "altair",
+        "klcourse.interactive needs altair and vl-convert-python: "
+        "pip install altair vl-convert-python",
+    )
 
 
 def _vl_convert() -> Any:
-    try:
-        import vl_convert
-    except ImportError as error:  # pragma: no cover - a dependency
-        raise ImportError(
-            "klcourse.interactive needs vl-convert-python to render charts: "
-            "pip install vl-convert-python"
-        ) from error
-    return vl_convert
+    return _dependency(
+        "vl_convert",
+        "klcourse.interactive needs vl-convert-python to render charts: "
+        "pip install vl-convert-python",
+    )
 
 
 def _colors() -> dict[str, str]:
@@ -171,25 +174,26 @@ def _slider(
     )
 
 
-def _line(index: int, chart: Any, text: str) -> Any:
-    """Line ``index`` of a readout: the string ``text`` (a Vega expression)
+def _line(chart: Any, text: str) -> Any:
+    """A line of a readout: the string ``text`` (a Vega expression)
     computed from the first row of ``chart``'s data and transforms."""
     alt = _altair()
     return (
         chart.transform_calculate(text=text)
         .mark_text(align="left", baseline="top", fontSize=_FONT_SIZE)
-        .encode(
-            text=alt.Text("text:N"),
-            x=alt.value(0),
-            y=alt.value(index * _LINE_HEIGHT),
-        )
+        .encode(text=alt.Text("text:N"), x=alt.value(0))
     )
 
 
-def _readout(lines: Sequence[Any]) -> Any:
-    """Text lines stacked above a figure, without axes or a frame."""
+def _readout(*lines: Any) -> Any:
+    """The lines of a readout (each from :func:`_line`) stacked above a
+    figure, top to bottom, without axes or a frame."""
     alt = _altair()
-    return alt.layer(*lines).properties(
+    stacked = [
+        line.encode(y=alt.value(i * _LINE_HEIGHT))
+        for i, line in enumerate(lines)
+    ]
+    return alt.layer(*stacked).properties(
         width=_WIDTH, height=len(lines) * _LINE_HEIGHT
     )
 
@@ -206,6 +210,29 @@ def _grid(n: int) -> Any:
 def _trapezoid_weight(n: int, step: float) -> str:
     """The trapezoid rule's weight of grid point ``datum.k`` of ``n``."""
     return f"(datum.k == 0 || datum.k == {n - 1} ? 0.5 : 1) * {_js(step)}"
+
+
+def _curve_color(
+    field: str, domain: list[str], colors: list[str], orient: str
+) -> Any:
+    """A colour for each named curve in ``domain``, with an untitled legend
+    at ``orient`` inside the plot."""
+    alt = _altair()
+    return alt.Color(
+        field,
+        scale=alt.Scale(domain=domain, range=colors),
+        legend=alt.Legend(title=None, orient=orient),
+    )
+
+
+def _third_dashed(field: str, domain: list[str]) -> Any:
+    """Solid strokes for the first two of three named curves, dashes for
+    the third."""
+    alt = _altair()
+    return alt.StrokeDash(
+        field,
+        scale=alt.Scale(domain=domain, range=[[1, 0], [1, 0], [6, 3]]),
+    )
 
 
 def _finish(chart: Any) -> Any:
@@ -231,6 +258,35 @@ def _kl_normal(mean_a: str, std_a: str, mean_b: str, std_b: str) -> str:
         f"(log({std_b} / {std_a}) + (pow({std_a}, 2)"
         f" + pow({mean_a} - {mean_b}, 2)) / (2 * pow({std_b}, 2)) - 0.5)"
     )
+
+
+def _gaussian_sliders(
+    mu: Any,
+    sigma: Any,
+    *,
+    mu_range: tuple[float, float],
+    sigma_range: tuple[float, float],
+    step: float,
+) -> tuple[Any, Any]:
+    """The sliders of Q = N(mu, sigma^2): its mean and its standard
+    deviation, over the given ranges in steps of ``step``."""
+    mu_param = _slider(
+        "mu",
+        mu,
+        low=mu_range[0],
+        high=mu_range[1],
+        step=step,
+        label="μ (mean of Q) ",
+    )
+    sigma_param = _slider(
+        "sigma",
+        sigma,
+        low=sigma_range[0],
+        high=sigma_range[1],
+        step=step,
+        label="σ (std of Q) ",
+    )
+    return mu_param, sigma_param
 
 
 # -- chapter 1 ---------------------------------------------------------------
@@ -278,21 +334,12 @@ def gaussian_kl_explorer(
     s = positive_float(p_std, "p_std")
     alt = _altair()
     colors = _colors()
-    mu_param = _slider(
-        "mu",
+    mu_param, sigma_param = _gaussian_sliders(
         mu,
-        low=m - 4 * s,
-        high=m + 4 * s,
-        step=0.05 * s,
-        label="μ (mean of Q) ",
-    )
-    sigma_param = _slider(
-        "sigma",
         sigma,
-        low=0.3 * s,
-        high=3 * s,
+        mu_range=(m - 4 * s, m + 4 * s),
+        sigma_range=(0.3 * s, 3 * s),
         step=0.05 * s,
-        label="σ (std of Q) ",
     )
     low, high, n = m - 5 * s, m + 6 * s, 441
     step = (high - low) / (n - 1)
@@ -312,13 +359,11 @@ def gaussian_kl_explorer(
         )
     )
     roles = ["p(x)", "q(x)", "p log(p/q)"]
-    color = alt.Color(
+    color = _curve_color(
         "curve:N",
-        scale=alt.Scale(
-            domain=roles,
-            range=[colors["p"], colors["q"], colors["neutral"]],
-        ),
-        legend=alt.Legend(title=None, orient="top-right"),
+        roles,
+        [colors["p"], colors["q"], colors["neutral"]],
+        "top-right",
     )
     lines = (
         curves.transform_fold(roles, as_=["curve", "y"])
@@ -327,10 +372,7 @@ def gaussian_kl_explorer(
             x=alt.X("x:Q", title="x", scale=alt.Scale(domain=[low, high])),
             y=alt.Y("y:Q", title="density (and integrand)"),
             color=color,
-            strokeDash=alt.StrokeDash(
-                "curve:N",
-                scale=alt.Scale(domain=roles, range=[[1, 0], [1, 0], [6, 3]]),
-            ),
+            strokeDash=_third_dashed("curve:N", roles),
         )
     )
     shade = curves.mark_area(opacity=0.15, color=colors["neutral"]).encode(
@@ -342,24 +384,19 @@ def gaussian_kl_explorer(
         piece=f"datum['p log(p/q)'] * {_trapezoid_weight(n, step)}"
     ).transform_aggregate(area="sum(piece)")
     readout = _readout(
-        [
-            _line(
-                0,
-                alt.Chart(_one_row()),
-                f"'KL(P‖Q) = ' + format({forward}, '.4f') + ' nats'",
-            ),
-            _line(
-                1,
-                alt.Chart(_one_row()),
-                f"'KL(Q‖P) = ' + format({reverse}, '.4f') + ' nats'",
-            ),
-            _line(
-                2,
-                area,
-                "'shaded area on the plotted grid = '"
-                " + format(datum.area, '.4f') + ' nats'",
-            ),
-        ]
+        _line(
+            alt.Chart(_one_row()),
+            f"'KL(P‖Q) = ' + format({forward}, '.4f') + ' nats'",
+        ),
+        _line(
+            alt.Chart(_one_row()),
+            f"'KL(Q‖P) = ' + format({reverse}, '.4f') + ' nats'",
+        ),
+        _line(
+            area,
+            "'shaded area on the plotted grid = '"
+            " + format(datum.area, '.4f') + ' nats'",
+        ),
     )
     plot = alt.layer(shade, lines).properties(width=_WIDTH, height=260)
     chart = alt.vconcat(readout, plot).add_params(mu_param, sigma_param)
@@ -515,21 +552,12 @@ def bimodal_fit_explorer(
             (stds, "stds"),
         )
     )
-    mu_param = _slider(
-        "mu",
+    mu_param, sigma_param = _gaussian_sliders(
         mu,
-        low=_LANDSCAPE_MU[0],
-        high=_LANDSCAPE_MU[1],
-        step=0.05,
-        label="μ (mean of Q) ",
-    )
-    sigma_param = _slider(
-        "sigma",
         sigma,
-        low=_LANDSCAPE_SIGMA[0],
-        high=_LANDSCAPE_SIGMA[1],
+        mu_range=(_LANDSCAPE_MU[0], _LANDSCAPE_MU[1]),
+        sigma_range=(_LANDSCAPE_SIGMA[0], _LANDSCAPE_SIGMA[1]),
         step=0.05,
-        label="σ (std of Q) ",
     )
     log_density = _mixture_log_density("datum.x", w, m, s)
     log_q = _log_normal_pdf("datum.x", "mu", "sigma")
@@ -570,18 +598,14 @@ def bimodal_fit_explorer(
         )
     )
     readout = _readout(
-        [
-            _line(
-                0,
-                forward,
-                "'forward KL(P‖Q) = ' + format(datum.kl, '.4f') + ' nats'",
-            ),
-            _line(
-                1,
-                reverse,
-                "'reverse KL(Q‖P) = ' + format(datum.kl, '.4f') + ' nats'",
-            ),
-        ]
+        _line(
+            forward,
+            "'forward KL(P‖Q) = ' + format(datum.kl, '.4f') + ' nats'",
+        ),
+        _line(
+            reverse,
+            "'reverse KL(Q‖P) = ' + format(datum.kl, '.4f') + ' nats'",
+        ),
     )
 
     # the densities
@@ -602,12 +626,8 @@ def bimodal_fit_explorer(
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(domain=[plot_low, plot_high])),
             y=alt.Y("density:Q"),
-            color=alt.Color(
-                "curve:N",
-                scale=alt.Scale(
-                    domain=roles, range=[colors["p"], colors["q"]]
-                ),
-                legend=alt.Legend(title=None, orient="top-right"),
+            color=_curve_color(
+                "curve:N", roles, [colors["p"], colors["q"]], "top-right"
             ),
         )
         .properties(width=_WIDTH, height=180)
@@ -643,6 +663,21 @@ _CLIFF_MOVES = np.array(
     [[-1, 0], [0, 1], [1, 0], [0, -1]]
 )  # up right down left
 _DEFAULT_ALPHAS = tuple(0.25 * k for k in range(1, 17))  # 0.25, ..., 4
+
+
+def _cliff_rows(table: dict[str, list[float]], selected: str) -> Any:
+    """The rows of a table of columns (``a``, ``s``, ...) that the filter
+    ``selected`` keeps, each with the column and row of its cell ``s``."""
+    alt = _altair()
+    return (
+        alt.Chart(alt.Data(values=[table]))
+        .transform_flatten(list(table))
+        .transform_filter(selected)
+        .transform_calculate(
+            col=f"datum.s % {_CLIFF_SHAPE[1]}",
+            row=f"floor(datum.s / {_CLIFF_SHAPE[1]})",
+        )
+    )
 
 
 def _alpha_grid(alphas: ArrayLike) -> NDArray[np.float64]:
@@ -787,10 +822,6 @@ def soft_policy_explorer(
         for a, walk in zip(grid, walks)
     ]
     selected = f"abs(datum.a - alpha) < {_js(step / 2)}"
-    position = {
-        "col": f"datum.s % {_CLIFF_SHAPE[1]}",
-        "row": f"floor(datum.s / {_CLIFF_SHAPE[1]})",
-    }
     x_scale = alt.Scale(domain=[-0.5, _CLIFF_SHAPE[1] - 0.5], nice=False)
     y_scale = alt.Scale(domain=[_CLIFF_SHAPE[0] - 0.5, -0.5], nice=False)
     hidden = alt.Axis(
@@ -798,10 +829,7 @@ def soft_policy_explorer(
     )
     most = max(float(walk["visits"].max()) for walk in walks)
     heat = (
-        alt.Chart(alt.Data(values=[cells]))
-        .transform_flatten(["a", "s", "v"])
-        .transform_filter(selected)
-        .transform_calculate(**position)
+        _cliff_rows(cells, selected)
         .transform_calculate(
             x0="datum.col - 0.5",
             x1="datum.col + 0.5",
@@ -850,17 +878,11 @@ def soft_policy_explorer(
             ),
         )
     )
-    arrow_data = (
-        alt.Chart(alt.Data(values=[arrows]))
-        .transform_flatten(["a", "s", "dx", "dy"])
-        .transform_filter(selected)
-        .transform_calculate(**position)
-        .transform_calculate(
-            tip_x="datum.col + 0.4 * datum.dx",
-            tip_y="datum.row + 0.4 * datum.dy",
-            # clockwise from up, in screen coordinates (rows grow downwards)
-            angle="atan2(datum.dx, -datum.dy) * 180 / PI",
-        )
+    arrow_data = _cliff_rows(arrows, selected).transform_calculate(
+        tip_x="datum.col + 0.4 * datum.dx",
+        tip_y="datum.row + 0.4 * datum.dy",
+        # clockwise from up, in screen coordinates (rows grow downwards)
+        angle="atan2(datum.dx, -datum.dy) * 180 / PI",
     )
     shafts = arrow_data.mark_rule(
         color=colors["reverse"], strokeWidth=2
@@ -877,22 +899,18 @@ def soft_policy_explorer(
     )
     stats = alt.Chart(alt.Data(values=numbers)).transform_filter(selected)
     readout = _readout(
-        [
-            _line(
-                0,
-                stats,
-                "'α = ' + format(datum.a, '.2f') + ':  P(reach the goal) = '"
-                " + format(datum.goal, '.3f') + ',  edge share = '"
-                " + format(datum.edge, '.3f')",
-            ),
-            _line(
-                1,
-                stats,
-                "'expected reward = ' + format(datum.reward, '.2f')"
-                " + ',  KL(q_π*‖q_ref) = ' + format(datum.kl, '.2f')"
-                " + ' nats'",
-            ),
-        ]
+        _line(
+            stats,
+            "'α = ' + format(datum.a, '.2f') + ':  P(reach the goal) = '"
+            " + format(datum.goal, '.3f') + ',  edge share = '"
+            " + format(datum.edge, '.3f')",
+        ),
+        _line(
+            stats,
+            "'expected reward = ' + format(datum.reward, '.2f')"
+            " + ',  KL(q_π*‖q_ref) = ' + format(datum.kl, '.2f')"
+            " + ' nats'",
+        ),
     )
     return _finish(alt.vconcat(readout, board).add_params(alpha_param))
 
@@ -996,29 +1014,24 @@ def mean_field_explorer(
             x=alt.X("z1:Q", scale=axis, title="z₁"),
             y=alt.Y("z2:Q", scale=axis, title="z₂"),
             order="k:Q",
-            color=alt.Color(
+            color=_curve_color(
                 "fit:N",
-                scale=alt.Scale(
-                    domain=names,
-                    range=[colors["p"], colors["reverse"], colors["forward"]],
-                ),
-                legend=alt.Legend(title=None, orient="top-left"),
+                names,
+                [colors["p"], colors["reverse"], colors["forward"]],
+                "top-left",
             ),
-            strokeDash=alt.StrokeDash(
-                "fit:N",
-                scale=alt.Scale(domain=names, range=[[1, 0], [1, 0], [6, 3]]),
-            ),
+            strokeDash=_third_dashed("fit:N", names),
             detail="fit:N",
         )
         .properties(width=300, height=300)
     )
     row = alt.Chart(_one_row())
-    lines = [
-        _line(0, row, "'ρ = ' + format(rho, '.2f')"),
-        _line(1, row, _fit_summary("reverse-KL fit", reverse_var)),
-        _line(2, row, _fit_summary("forward-KL fit", "1")),
-    ]
-    chart = alt.vconcat(_readout(lines), plot).add_params(rho_param)
+    readout = _readout(
+        _line(row, "'ρ = ' + format(rho, '.2f')"),
+        _line(row, _fit_summary("reverse-KL fit", reverse_var)),
+        _line(row, _fit_summary("forward-KL fit", "1")),
+    )
+    chart = alt.vconcat(readout, plot).add_params(rho_param)
     return _finish(chart)
 
 
@@ -1122,12 +1135,8 @@ def kl_regularized_explorer(
                 scale=alt.Scale(domain=[0, 1]),
                 title="probability",
             ),
-            color=alt.Color(
-                "policy:N",
-                scale=alt.Scale(
-                    domain=names, range=[colors["p"], colors["q"]]
-                ),
-                legend=alt.Legend(title=None, orient="top-right"),
+            color=_curve_color(
+                "policy:N", names, [colors["p"], colors["q"]], "top-right"
             ),
         )
         .properties(width=_WIDTH, height=220)
@@ -1139,26 +1148,23 @@ def kl_regularized_explorer(
         total="max(total)",
     )
     log_z = f"log(datum.total) * pow(10, log10_beta) + {_js(best)}"
-    lines = [
+    readout = _readout(
         _line(
-            0,
             alt.Chart(_one_row()),
             "'β = ' + format(pow(10, log10_beta), '.3~g')",
         ),
         _line(
-            1,
             totals,
             "'expected reward E_π*[r] = ' + format(datum.reward, '.3f')"
             " + '  (E_π_ref[r] = ' + format(datum.ref_reward, '.3f') + ')'",
         ),
         _line(
-            2,
             totals,
             "'KL(π*‖π_ref) = ' + format(datum.kl, '.4f') + ' nats,"
             "  best value β log Z = ' + format(" + log_z + ", '.3f')",
         ),
-    ]
-    chart = alt.vconcat(_readout(lines), bars).add_params(beta_param)
+    )
+    chart = alt.vconcat(readout, bars).add_params(beta_param)
     return _finish(chart)
 
 

@@ -28,8 +28,8 @@ from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from klcourse._estimator import (
+    ClassifierMixin,
     Estimator,
-    accuracy,
     check_rows,
     distinct_classes,
     encode_labels,
@@ -76,27 +76,8 @@ class _Network(Estimator):
     """
 
     network_: nn.Sequential
-
-    def __init__(
-        self,
-        hidden: Sequence[int] = (64, 64),
-        *,
-        epochs: int = 100,
-        lr: float = 1e-2,
-        lr_schedule: str = "auto",
-        batch_size: int = 128,
-        weight_decay: float = 0.0,
-        seed: Seed = None,
-        progress: bool | None = None,
-    ) -> None:
-        self.hidden = hidden
-        self.epochs = epochs
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.seed = seed
-        self.progress = progress
+    lr_schedule: str
+    weight_decay: float
 
     def _check_params(self) -> tuple[np.random.Generator, bool]:
         check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
@@ -263,7 +244,7 @@ class _Network(Estimator):
             return self.network_(x)
 
 
-class Classifier(_Network):
+class Classifier(ClassifierMixin, _Network):
     """An MLP with a softmax output, trained by cross-entropy: forward KL to p(y|x).
 
     Parameters
@@ -322,9 +303,8 @@ class Classifier(_Network):
     True
     """
 
-    classes_: NDArray[Any]
     n_classes_: int
-    _sklearn_kind = "classifier"
+    n_classes: int | None
 
     def __init__(
         self,
@@ -339,17 +319,7 @@ class Classifier(_Network):
         seed: Seed = None,
         progress: bool | None = None,
     ) -> None:
-        super().__init__(
-            hidden,
-            epochs=epochs,
-            lr=lr,
-            lr_schedule=lr_schedule,
-            batch_size=batch_size,
-            weight_decay=weight_decay,
-            seed=seed,
-            progress=progress,
-        )
-        self.n_classes = n_classes
+        self._store_params(locals())
 
     def _size_names(self) -> str:
         return "hidden" if self.n_classes is None else "hidden and n_classes"
@@ -451,6 +421,9 @@ class Classifier(_Network):
         """
         return nn.functional.cross_entropy(outputs, targets)
 
+    def _logits(self, X: ArrayLike, method: str) -> torch.Tensor:
+        return self._outputs(X, method)  # the network's outputs are logits
+
     @limited_threads
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """The model's q(y|x), shape (n, n_classes), columns in ``classes_`` order.
@@ -463,8 +436,7 @@ class Classifier(_Network):
         >>> model.predict_proba(data.X).sum(axis=1).round(6)[:3]
         array([1., 1., 1.])
         """
-        outputs = self._outputs(X, "predict_proba")
-        return torch.softmax(outputs, dim=-1).numpy()
+        return self._predict_proba(X)
 
     @limited_threads
     def predict(self, X: ArrayLike) -> NDArray[Any]:
@@ -478,9 +450,7 @@ class Classifier(_Network):
         >>> model.predict(data.X[:4]).shape
         (4,)
         """
-        self._check_fitted("predict")
-        most_probable = self.predict_proba(X).argmax(axis=1)
-        return self.classes_[most_probable]
+        return self._predict(X)
 
     def score(
         self,
@@ -496,10 +466,7 @@ class Classifier(_Network):
         >>> model.fit([[0.0], [1.0]], [0, 1]).score([[0.0], [1.0]], [0, 1])
         1.0
         """
-        self._check_fitted("score")
-        predicted = self.predict(X)
-        y = required(y, "y", self)
-        return accuracy(predicted, y, self.classes_, sample_weight)
+        return self._score(X, y, sample_weight)
 
 
 class Regressor(_Network):
@@ -583,6 +550,10 @@ class Regressor(_Network):
     """
 
     scale_: float
+    likelihood: str
+    scale: float
+    n_components: int
+    n_init: int | str
     _sklearn_kind = "regressor"
 
     def __init__(
@@ -601,20 +572,7 @@ class Regressor(_Network):
         seed: Seed = None,
         progress: bool | None = None,
     ) -> None:
-        super().__init__(
-            hidden,
-            epochs=epochs,
-            lr=lr,
-            lr_schedule=lr_schedule,
-            batch_size=batch_size,
-            weight_decay=weight_decay,
-            seed=seed,
-            progress=progress,
-        )
-        self.likelihood = likelihood
-        self.scale = scale
-        self.n_components = n_components
-        self.n_init = n_init
+        self._store_params(locals())
 
     def _check_params(self) -> tuple[np.random.Generator, bool]:
         check_choice(self.likelihood, "likelihood", LIKELIHOODS)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from klcourse._estimator import (
+    ClassifierMixin,
     Estimator,
-    accuracy,
     distinct_classes,
     encode_labels,
     label_array,
@@ -85,6 +86,8 @@ class _GaussianEncoder(Estimator):
     """
 
     _fitted = "encoder_"
+    #: The learned attribute that holds the network reading z.
+    _head_name: str
     encoder_: nn.Sequential
     latent_dim: int
     beta: float
@@ -93,6 +96,17 @@ class _GaussianEncoder(Estimator):
         positive_int(self.latent_dim, "latent_dim")
         positive_float(self.beta, "beta", allow_zero=True)
         return super()._check_params()
+
+    @contextmanager
+    def _fitting_afresh(self) -> Iterator[None]:
+        """Forget every learned attribute; if the fit in the block raises,
+        forget what it learned too, leaving no half-fitted model."""
+        self._reset()
+        try:
+            yield
+        except BaseException:
+            self._reset()
+            raise
 
     def _posterior(self, x: torch.Tensor) -> D.Independent:
         """q(z|x) = N(mu(x), diag sigma(x)^2), batch shape (n,)."""
@@ -141,20 +155,20 @@ class _GaussianEncoder(Estimator):
         )
         with seeded(rng):
             self.encoder_ = mlp(layers[0])
-            self._build_head(layers[1])
+            setattr(self, self._head_name, mlp(layers[1]))
 
     def _head_widths(self, widths: list[int], latent: int) -> list[int]:
         """The widths of the network that reads z."""
         raise NotImplementedError
 
-    def _build_head(self, widths: list[int]) -> None:
-        raise NotImplementedError
-
     def _head(self) -> nn.Sequential:
-        raise NotImplementedError
+        """The fitted network that reads z."""
+        head: nn.Sequential = getattr(self, self._head_name)
+        return head
 
     def _parameters(self) -> list[nn.Parameter]:
-        raise NotImplementedError
+        """The weights training adjusts: the encoder's, then the head's."""
+        return [*self.encoder_.parameters(), *self._head().parameters()]
 
     def _fit_networks(
         self,
@@ -282,7 +296,11 @@ class VAE(_GaussianEncoder):
     """
 
     decoder_: nn.Sequential
+    _head_name = "decoder_"
     _fit_call = "fit(X)"
+    binarize: float | None
+    kl_warmup: int
+    free_bits: float
 
     def __init__(
         self,
@@ -299,17 +317,7 @@ class VAE(_GaussianEncoder):
         kl_warmup: int = 0,
         free_bits: float = 0.0,
     ) -> None:
-        self.latent_dim = latent_dim
-        self.hidden = hidden
-        self.beta = beta
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.seed = seed
-        self.progress = progress
-        self.binarize = binarize
-        self.kl_warmup = kl_warmup
-        self.free_bits = free_bits
+        self._store_params(locals())
 
     def _check_params(self) -> tuple[np.random.Generator, bool]:
         positive_int(self.kl_warmup, "kl_warmup", minimum=0)
@@ -336,15 +344,6 @@ class VAE(_GaussianEncoder):
 
     def _head_widths(self, widths: list[int], latent: int) -> list[int]:
         return [latent, *widths[::-1]]
-
-    def _build_head(self, widths: list[int]) -> None:
-        self.decoder_ = mlp(widths)
-
-    def _head(self) -> nn.Sequential:
-        return self.decoder_
-
-    def _parameters(self) -> list[nn.Parameter]:
-        return [*self.encoder_.parameters(), *self.decoder_.parameters()]
 
     def _data(self, X: ArrayLike, name: str = "X") -> torch.Tensor:
         """Binary images (every entry 0 or 1) of shape (n, n_features)."""
@@ -434,8 +433,7 @@ class VAE(_GaussianEncoder):
         >>> VAE(hidden=(4,), epochs=2, seed=0).fit(X).n_features_in_
         4
         """
-        self._reset()
-        try:
+        with self._fitting_afresh():
             rng, progress = self._check_params()
             x = self._data(X)
             epoch = [1]  # the epoch being trained, for kl_weight
@@ -453,9 +451,6 @@ class VAE(_GaussianEncoder):
                 progress,
                 after_epoch=next_epoch,
             )
-        except BaseException:
-            self._reset()  # no half-fitted model
-            raise
         return self
 
     def _weights(
@@ -858,7 +853,7 @@ class VAE(_GaussianEncoder):
 # --- the variational information bottleneck --------------------------------------------------
 
 
-class VIBClassifier(_GaussianEncoder):
+class VIBClassifier(ClassifierMixin, _GaussianEncoder):
     r"""A classifier through a stochastic bottleneck (Alemi et al., 2017).
 
     An encoder gives :math:`q(z \mid x) = \mathcal N(\mu(x),
@@ -911,9 +906,8 @@ class VIBClassifier(_GaussianEncoder):
     True
     """
 
-    classes_: NDArray[Any]
     head_: nn.Sequential
-    _sklearn_kind = "classifier"
+    _head_name = "head_"
 
     def __init__(
         self,
@@ -927,26 +921,10 @@ class VIBClassifier(_GaussianEncoder):
         seed: Seed = None,
         progress: bool | None = None,
     ) -> None:
-        self.latent_dim = latent_dim
-        self.hidden = hidden
-        self.beta = beta
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.seed = seed
-        self.progress = progress
+        self._store_params(locals())
 
     def _head_widths(self, widths: list[int], latent: int) -> list[int]:
         return [latent, len(self.classes_)]
-
-    def _build_head(self, widths: list[int]) -> None:
-        self.head_ = mlp(widths)
-
-    def _head(self) -> nn.Sequential:
-        return self.head_
-
-    def _parameters(self) -> list[nn.Parameter]:
-        return [*self.encoder_.parameters(), *self.head_.parameters()]
 
     def training_loss(
         self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
@@ -994,8 +972,7 @@ class VIBClassifier(_GaussianEncoder):
         >>> VIBClassifier(hidden=(4,), epochs=2, seed=0).fit(X, names).classes_
         array(['a', 'b', 'c'], dtype='<U1')
         """
-        self._reset()
-        try:
+        with self._fitting_afresh():
             rng, progress = self._check_params()
             x = self._inputs(X)
             labels = self._labels(y, len(x))
@@ -1008,9 +985,6 @@ class VIBClassifier(_GaussianEncoder):
                 rng,
                 progress,
             )
-        except BaseException:
-            self._reset()  # no half-fitted model
-            raise
         return self
 
     @limited_threads
@@ -1053,6 +1027,13 @@ class VIBClassifier(_GaussianEncoder):
             log_q = D.Categorical(logits=self.head_(z)).log_prob(codes)
             return (-log_q).mean(0).numpy()
 
+    def _logits(self, X: ArrayLike, method: str) -> torch.Tensor:
+        """The logits of q(y|z) at the posterior mean z = mu(x)."""
+        self._check_fitted(method)
+        with torch.no_grad():
+            mean = self._posterior(self._inputs(X)).base_dist.loc
+            return self.head_(mean)
+
     @limited_threads
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Class probabilities q(y|z) at the posterior mean z = mu(x), shape (n, n_classes).
@@ -1064,10 +1045,7 @@ class VIBClassifier(_GaussianEncoder):
         >>> model.predict_proba(X[:2]).sum(axis=1).round(6)
         array([1., 1.])
         """
-        self._check_fitted("predict_proba")
-        with torch.no_grad():
-            mean = self._posterior(self._inputs(X)).base_dist.loc
-            return torch.softmax(self.head_(mean), dim=-1).numpy()
+        return self._predict_proba(X)
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The most probable class of every row of ``X``.
@@ -1079,9 +1057,7 @@ class VIBClassifier(_GaussianEncoder):
         >>> model.predict(X[:3]).shape
         (3,)
         """
-        self._check_fitted("predict")
-        probabilities = self.predict_proba(X)
-        return self.classes_[probabilities.argmax(axis=1)]
+        return self._predict(X)
 
     def score(
         self,
@@ -1098,10 +1074,7 @@ class VIBClassifier(_GaussianEncoder):
         >>> 0.0 <= model.score(X, y) <= 1.0
         True
         """
-        self._check_fitted("score")
-        predicted = self.predict(X)
-        y = required(y, "y", self)
-        return accuracy(predicted, y, self.classes_, sample_weight)
+        return self._score(X, y, sample_weight)
 
     def encode(
         self, X: ArrayLike
