@@ -723,12 +723,14 @@ class VAE(_GaussianEncoder):
         n_points: int = 120,
         max_iter: int = 200,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Raise each image's ELBO over its own Gaussian q (latent_dim 1 or 2).
+        """Raise each image's ELBO over its own diagonal Gaussian q.
 
-        Starting from the encoder's q(z|x), L-BFGS maximises
-        :meth:`gaussian_elbo` over every image's means and log standard
-        deviations (Cremer et al.'s "optimal" q, 2018, up to the optimiser:
-        a local optimum only bounds the best Gaussian's ELBO from below).
+        For latent_dim 1 or 2. Starting from the encoder's q(z|x), L-BFGS
+        maximises :meth:`gaussian_elbo` over every image's means and log
+        standard deviations, one per axis: the encoder's own family, with a
+        diagonal covariance (Cremer et al.'s "optimal" q, 2018, up to the
+        optimiser: a local optimum only bounds the best diagonal Gaussian's
+        ELBO from below; a full covariance could only do better).
         Returns the means and variances, each of shape (n, latent_dim).
 
         Examples
