@@ -12,7 +12,7 @@ FORMATTED := klcourse book/_ext book/*.ipynb
 PACKAGE_STAMP := _build/.klcourse-stamp
 PACKAGE_SOURCES := $(shell find klcourse -name '*.py')
 
-.PHONY: book pdf test unit notebooks site chromium format bench bench-rl bench-busy clean
+.PHONY: book pdf test lint checks unit notebooks site chromium format bench bench-rl bench-busy clean
 
 # The site, then the PDF of the whole book that every page links to (_build/html/klcourse.pdf).
 book: $(STAMP) $(PACKAGE_STAMP) chromium
@@ -23,20 +23,31 @@ book: $(STAMP) $(PACKAGE_STAMP) chromium
 # the site's build comes first so that no notebook is executed twice.
 pdf: book
 
-# The unit tests first (fast failures), then nbval and the site build side by side: each
-# executes every notebook on one core (klcourse runs torch single-threaded), so on two
-# cores they take the time of the slower one rather than the sum.
-test: unit
-	$(MAKE) -j2 --output-sync=target notebooks site
+UNIT_TESTS := $(BIN)/pytest tests klcourse --doctest-modules -m "not site"
+NBVAL := $(BIN)/pytest --nbval-lax book
 
-unit: $(STAMP)
+# Lint first (fast failures), then two lanes side by side, one per core: nbval and then the
+# unit tests, beside the site build, the PDF and the browser test. nbval and the site build
+# each execute every notebook on one core (klcourse runs torch single-threaded), and the
+# unit tests fill the first lane while the second finishes the site, so on two cores
+# `make test` takes about the time of the longer lane rather than the sum of the three.
+test: lint
+	$(MAKE) -j2 --output-sync=target checks site
+
+lint: $(STAMP)
 	$(BIN)/ruff format --check $(FORMATTED)
 	$(BIN)/ruff check klcourse tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest tests klcourse --doctest-modules -m "not site"
+
+checks: $(STAMP)
+	$(NBVAL)
+	$(UNIT_TESTS)
+
+unit: lint
+	$(UNIT_TESTS)
 
 notebooks: $(STAMP)
-	$(BIN)/pytest --nbval-lax book
+	$(NBVAL)
 
 # Two sessions, in this order: the first builds the site and prints the PDF (tests/test_site.py,
 # tests/test_pdf.py); the second finds the PDF in place when the browser test follows the
